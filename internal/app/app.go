@@ -1,0 +1,303 @@
+// Package app is Brazen's composition root: it opens the store, builds every
+// component from the configuration, serves the listeners and shuts them down
+// in order. Tests start an App on port 0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/brazenhq/brazen/internal/adminapi"
+	"github.com/brazenhq/brazen/internal/auth"
+	"github.com/brazenhq/brazen/internal/brazeapi"
+	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/config"
+	"github.com/brazenhq/brazen/internal/httpx"
+	"github.com/brazenhq/brazen/internal/ratelimit"
+	"github.com/brazenhq/brazen/internal/sqlite"
+)
+
+// Version is the build's version, set with -ldflags "-X …/app.Version=v1.2.3";
+// otherwise the module version from the build info.
+var Version = ""
+
+// BuildVersion returns the version string of this binary.
+func BuildVersion() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// WorkspaceName is the name of the workspace a new store gets.
+const WorkspaceName = "Default Workspace"
+
+// OpenStore opens the store a URL names and applies pending migrations,
+// returning the versions it applied.
+func OpenStore(ctx context.Context, url string) (brazen.Store, []int, error) {
+	scheme, loc, err := config.ParseStoreURL(url)
+	if err != nil {
+		return nil, nil, &config.SettingError{Setting: "store", Value: url, Reason: err.Error()}
+	}
+	var s brazen.Store
+	switch scheme {
+	case "sqlite":
+		db, err := sqlite.Open(loc)
+		if err != nil {
+			return nil, nil, err
+		}
+		s = db
+	default:
+		return nil, nil, &config.SettingError{Setting: "store", Value: url, Reason: "the PostgreSQL backend is not available yet; use sqlite://"}
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		s.Close()
+		return nil, nil, fmt.Errorf("migrating the store: %w", err)
+	}
+	return s, applied, nil
+}
+
+// Options are test hooks; the zero value is right for production.
+type Options struct {
+	Now func() time.Time // the clock for rate limits and key use; nil: time.Now
+}
+
+// App is a running Brazen instance.
+type App struct {
+	cfg    config.Config
+	logger *slog.Logger
+	store  brazen.Store
+	keys   *auth.Keyring
+
+	// Workspace is the instance's workspace.
+	Workspace *brazen.Workspace
+	// FirstKey is the secret of the admin key issued when this Open
+	// bootstrapped a new workspace, "" otherwise. The caller shows it once.
+	FirstKey string
+
+	restLn, consoleLn   net.Listener
+	restSrv, consoleSrv *http.Server
+	closeOnce           sync.Once
+}
+
+// Open builds the instance and binds its listeners; Run serves them.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (_ *App, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	overrides, err := cfg.Limits()
+	if err != nil {
+		return nil, err
+	}
+	limits, err := brazeapi.ResolveLimits(overrides)
+	if err != nil {
+		return nil, &config.SettingError{Setting: "rate_limit", Reason: err.Error()}
+	}
+	trusted, err := auth.ParsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		return nil, &config.SettingError{Setting: "trusted_proxy", Reason: err.Error()}
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	a := &App{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.store, _, err = OpenStore(ctx, cfg.StoreURL()); err != nil {
+		return nil, err
+	}
+	if err := a.bootstrap(ctx, now()); err != nil {
+		return nil, err
+	}
+	a.keys = auth.NewKeyring(a.store, logger)
+	if err := a.keys.Refresh(ctx); err != nil {
+		return nil, fmt.Errorf("loading API keys: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpx.NewMetrics(reg)
+	ids := httpx.NewIDs()
+
+	api := brazeapi.New(brazeapi.Options{
+		Keys: a.keys, Limiter: ratelimit.NewLocal(len(brazeapi.LimitGroups())), Limits: limits,
+		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg,
+	})
+	api.Handle("GET /healthz", http.HandlerFunc(a.healthz))
+	api.Handle("GET /readyz", http.HandlerFunc(a.readyz))
+	api.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	if a.restLn, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, &config.SettingError{Setting: "addr", Value: cfg.Addr, Reason: err.Error()}
+	}
+	a.restSrv = newServer(httpx.Observe("rest", api, logger, metrics, ids), logger)
+
+	if cfg.ConsoleAddr != "" {
+		admin := adminapi.New(a.store, a.keys, adminapi.Instance{
+			Name: cfg.Instance, WorkspaceID: a.Workspace.ID, Workspace: a.Workspace.Name,
+			Version: BuildVersion(), RESTAddr: a.restLn.Addr().String(), Store: storeKind(cfg),
+		}, logger)
+		if a.consoleLn, err = net.Listen("tcp", cfg.ConsoleAddr); err != nil {
+			return nil, &config.SettingError{Setting: "console_addr", Value: cfg.ConsoleAddr, Reason: err.Error()}
+		}
+		a.consoleSrv = newServer(httpx.Observe("console", admin, logger, metrics, ids), logger)
+	}
+	return a, nil
+}
+
+func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+func storeKind(cfg config.Config) string {
+	scheme, _, _ := config.ParseStoreURL(cfg.StoreURL())
+	return scheme
+}
+
+// bootstrap finds or creates the workspace and, the first time, issues an
+// admin key holding every permission.
+func (a *App) bootstrap(ctx context.Context, now time.Time) error {
+	ws, _, err := a.store.DefaultWorkspace(ctx, WorkspaceName)
+	if err != nil {
+		return fmt.Errorf("opening the workspace: %w", err)
+	}
+	a.Workspace = ws
+	if ws.Bootstrapped {
+		return nil
+	}
+	k, secret, err := auth.NewAPIKey(auth.KeyRequest{WorkspaceID: ws.ID, Name: "admin", AllPermissions: true}, now)
+	if err != nil {
+		return err
+	}
+	switch err := a.store.Bootstrap(ctx, ws.ID, k); {
+	case brazen.ErrorCode(err) == brazen.ECONFLICT:
+		return nil // another process bootstrapped it first and printed its key
+	case err != nil:
+		return fmt.Errorf("issuing the first admin key: %w", err)
+	}
+	ws.Bootstrapped = true
+	a.FirstKey = secret
+	a.logger.Info("issued the first admin API key", "key_id", k.ID)
+	return nil
+}
+
+// Addr returns the REST API's listen address.
+func (a *App) Addr() string { return a.restLn.Addr().String() }
+
+// ConsoleAddr returns the console listener's address, "" if disabled.
+func (a *App) ConsoleAddr() string {
+	if a.consoleLn == nil {
+		return ""
+	}
+	return a.consoleLn.Addr().String()
+}
+
+// Store returns the app's store (for tests and the CLI).
+func (a *App) Store() brazen.Store { return a.store }
+
+// Run serves until ctx is done, then shuts down in order: stop accepting and
+// drain in-flight requests (bounded by the shutdown timeout), flush key
+// usage, close the store.
+func (a *App) Run(ctx context.Context) error {
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.keys.Run(bg, a.cfg.KeyRefresh) })
+
+	errc := make(chan error, 2)
+	serve := func(srv *http.Server, ln net.Listener) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}
+	go serve(a.restSrv, a.restLn)
+	if a.consoleSrv != nil {
+		go serve(a.consoleSrv, a.consoleLn)
+	}
+	a.logger.Info("serving", "instance", a.cfg.Instance, "addr", a.Addr(), "console_addr", a.ConsoleAddr(),
+		"store", storeKind(a.cfg), "version", BuildVersion())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.logger.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, srv := range []*http.Server{a.restSrv, a.consoleSrv} {
+		if srv == nil {
+			continue
+		}
+		if err := srv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("draining requests: %w", err))
+			srv.Close()
+		}
+	}
+	stopBG()
+	wg.Wait()
+	errs = append(errs, a.Close())
+	a.logger.Info("stopped")
+	return errors.Join(append([]error{runErr}, errs...)...)
+}
+
+// Close releases everything without draining; Run calls it at the end.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		for _, ln := range []net.Listener{a.restLn, a.consoleLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		if a.store != nil {
+			err = a.store.Close()
+		}
+	})
+	return err
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "instance": a.cfg.Instance, "version": BuildVersion()})
+}
+
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	body := map[string]string{"status": "ready", "instance": a.cfg.Instance, "store": storeKind(a.cfg)}
+	status := http.StatusOK
+	if err := a.store.Ping(ctx); err != nil {
+		status = http.StatusServiceUnavailable
+		body["status"] = "unavailable"
+		body["error"] = "the store does not answer"
+		a.logger.Warn("readiness check failed", "err", err)
+	}
+	httpx.WriteJSON(w, status, body)
+}

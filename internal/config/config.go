@@ -1,0 +1,389 @@
+// Package config builds Brazen's configuration once, in a fixed order —
+// defaults, then an optional TOML file, then BRAZEN_* environment variables,
+// then command-line flags — and validates it with messages that name the
+// setting. The result is a plain value passed down; nothing here is global.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/brazenhq/brazen/internal/auth"
+	"github.com/brazenhq/brazen/internal/ratelimit"
+)
+
+// Config is the whole configuration of a Brazen process.
+type Config struct {
+	Data            string            // data directory for the embedded store
+	Store           string            // store URL; "" means sqlite in Data
+	Addr            string            // REST API listen address
+	ConsoleAddr     string            // console and admin API listen address; "" disables it
+	Instance        string            // instance name, e.g. US-01
+	LogFormat       string            // text or json
+	LogLevel        string            // debug, info, warn or error
+	TrustedProxies  []string          // CIDRs whose X-Forwarded-For is believed
+	RateLimits      map[string]string // group or path → "N/WINDOW"
+	ShutdownTimeout time.Duration     // bound on draining in-flight requests
+	KeyRefresh      time.Duration     // how often API keys are reloaded from the store
+}
+
+// Default returns the configuration `brazen serve` uses with no settings.
+func Default() Config {
+	return Config{
+		Data:            "brazen-data",
+		Addr:            "127.0.0.1:8080",
+		ConsoleAddr:     "127.0.0.1:8081",
+		Instance:        "LOCAL-01",
+		LogFormat:       "text",
+		LogLevel:        "info",
+		RateLimits:      map[string]string{},
+		ShutdownTimeout: 15 * time.Second,
+		KeyRefresh:      5 * time.Second,
+	}
+}
+
+// StoreURL returns the store URL, defaulting to the SQLite file in Data.
+func (c *Config) StoreURL() string {
+	if c.Store != "" {
+		return c.Store
+	}
+	return "sqlite://" + filepath.ToSlash(filepath.Join(c.Data, "brazen.db"))
+}
+
+// SettingError is an invalid setting; the CLI exits with status 2 on it.
+type SettingError struct {
+	Setting string // the setting's name, as in the config file
+	Source  string // where the value came from: flag, environment, file
+	Value   string
+	Reason  string
+}
+
+func (e *SettingError) Error() string {
+	src := ""
+	if e.Source != "" {
+		src = " (from " + e.Source + ")"
+	}
+	return fmt.Sprintf("invalid setting %s%s: %q: %s", e.Setting, src, e.Value, e.Reason)
+}
+
+// setting is one configurable value: its flag is --Name, its environment
+// variable BRAZEN_NAME (dashes as underscores) and its file key name with
+// underscores.
+type setting struct {
+	name   string
+	usage  string
+	repeat bool // a flag that may be given several times, a list in the file
+	set    func(c *Config, v string) error
+}
+
+func (s *setting) fileKey() string { return strings.ReplaceAll(s.name, "-", "_") }
+func (s *setting) envKey() string  { return "BRAZEN_" + strings.ToUpper(s.fileKey()) }
+
+var settings = []*setting{
+	{name: "data", usage: "data directory of the embedded store", set: func(c *Config, v string) error { c.Data = v; return nil }},
+	{name: "store", usage: "store URL: sqlite:///path/to/file.db (default: brazen.db in --data)", set: func(c *Config, v string) error { c.Store = v; return nil }},
+	{name: "addr", usage: "REST API listen address HOST:PORT", set: func(c *Config, v string) error { c.Addr = v; return nil }},
+	{name: "console-addr", usage: "console and admin API listen address HOST:PORT; empty disables it", set: func(c *Config, v string) error { c.ConsoleAddr = v; return nil }},
+	{name: "instance", usage: "instance name, e.g. US-01 or EU-01", set: func(c *Config, v string) error { c.Instance = v; return nil }},
+	{name: "log-format", usage: "log format: text or json", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	{name: "log-level", usage: "log level: debug, info, warn or error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{name: "trusted-proxy", repeat: true, usage: "address or CIDR of a proxy whose X-Forwarded-For is believed (repeatable)",
+		set: func(c *Config, v string) error { c.TrustedProxies = append(c.TrustedProxies, splitList(v)...); return nil }},
+	{name: "rate-limit", repeat: true, usage: "override a rate limit: PATH_OR_GROUP=N/WINDOW, e.g. /users/track=5/3s (repeatable)",
+		set: func(c *Config, v string) error {
+			for _, item := range splitList(v) {
+				k, l, ok := strings.Cut(item, "=")
+				if !ok || strings.TrimSpace(k) == "" {
+					return errors.New("expected PATH_OR_GROUP=N/WINDOW, e.g. /users/track=5/3s")
+				}
+				c.RateLimits[strings.TrimSpace(k)] = strings.TrimSpace(l)
+			}
+			return nil
+		}},
+	{name: "shutdown-timeout", usage: "how long to wait for in-flight requests on shutdown", set: durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{name: "key-refresh", usage: "how often API keys are reloaded from the store (bounds how long a key deleted elsewhere still works)", set: durationSetter(func(c *Config) *time.Duration { return &c.KeyRefresh })},
+}
+
+func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New("expected a duration such as 15s or 1m")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func lookupSetting(name string) *setting {
+	for _, s := range settings {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Flags holds the settings a subcommand accepts and what its flags said.
+type Flags struct {
+	names  []string
+	given  map[string][]string // flag name → values, in order
+	config string              // --config
+}
+
+// Bind registers --config and the named settings on fs. Pass no names for
+// every setting.
+func Bind(fs *flag.FlagSet, names ...string) *Flags {
+	f := &Flags{given: map[string][]string{}}
+	if len(names) == 0 {
+		for _, s := range settings {
+			names = append(names, s.name)
+		}
+	}
+	f.names = names
+	fs.StringVar(&f.config, "config", "", "TOML configuration file (also BRAZEN_CONFIG)")
+	for _, n := range names {
+		s := lookupSetting(n)
+		if s == nil {
+			panic("config: unknown setting " + n)
+		}
+		usage := s.usage + " (" + s.envKey() + ")"
+		fs.Func(s.name, usage, func(v string) error {
+			f.given[s.name] = append(f.given[s.name], v)
+			return nil
+		})
+	}
+	return f
+}
+
+// Load builds the configuration from defaults, the file, the environment
+// (through getenv) and the flags, and validates it.
+func (f *Flags) Load(getenv func(string) string) (Config, error) {
+	c := Default()
+	path := f.config
+	source := "flag --config"
+	if path == "" {
+		path, source = getenv("BRAZEN_CONFIG"), "BRAZEN_CONFIG"
+	}
+	if path != "" {
+		if err := f.loadFile(&c, path); err != nil {
+			var se *SettingError
+			if errors.As(err, &se) {
+				return c, err
+			}
+			return c, &SettingError{Setting: "config", Source: source, Value: path, Reason: err.Error()}
+		}
+	}
+	for _, n := range f.names {
+		s := lookupSetting(n)
+		if v := getenv(s.envKey()); v != "" {
+			if err := s.set(&c, v); err != nil {
+				return c, &SettingError{Setting: s.fileKey(), Source: "environment " + s.envKey(), Value: v, Reason: err.Error()}
+			}
+		}
+	}
+	for _, n := range f.names {
+		s := lookupSetting(n)
+		vals, ok := f.given[n]
+		if !ok {
+			continue
+		}
+		if s.repeat {
+			resetList(&c, n) // flags replace a list from the file or environment
+		}
+		for _, v := range vals {
+			if err := s.set(&c, v); err != nil {
+				return c, &SettingError{Setting: s.fileKey(), Source: "flag --" + s.name, Value: v, Reason: err.Error()}
+			}
+		}
+	}
+	return c, c.Validate()
+}
+
+func resetList(c *Config, name string) {
+	switch name {
+	case "trusted-proxy":
+		c.TrustedProxies = nil
+	case "rate-limit":
+		c.RateLimits = map[string]string{}
+	}
+}
+
+// loadFile applies a TOML file. Its keys are the settings' names with
+// underscores; trusted_proxy takes a list and rate_limit a table. An unknown
+// key is an error, so a typo is not silently ignored.
+func (f *Flags) loadFile(c *Config, path string) error {
+	var raw map[string]any
+	if _, err := toml.DecodeFile(path, &raw); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s := lookupSetting(strings.ReplaceAll(k, "_", "-"))
+		if s == nil || s.fileKey() != k {
+			return fmt.Errorf("unknown setting %q in %s", k, path)
+		}
+		vals, err := fileValues(raw[k])
+		if err != nil {
+			return &SettingError{Setting: k, Source: "file " + path, Value: fmt.Sprint(raw[k]), Reason: err.Error()}
+		}
+		if len(vals) > 1 && !s.repeat {
+			return &SettingError{Setting: k, Source: "file " + path, Value: fmt.Sprint(raw[k]), Reason: "takes one value"}
+		}
+		for _, v := range vals {
+			if err := s.set(c, v); err != nil {
+				return &SettingError{Setting: k, Source: "file " + path, Value: v, Reason: err.Error()}
+			}
+		}
+	}
+	return nil
+}
+
+func fileValues(v any) ([]string, error) {
+	switch v := v.(type) {
+	case string:
+		return []string{v}, nil
+	case int64:
+		return []string{strconv.FormatInt(v, 10)}, nil
+	case []any:
+		var out []string
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, errors.New("expected a list of strings")
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var out []string
+		for _, k := range keys {
+			s, ok := v[k].(string)
+			if !ok {
+				return nil, fmt.Errorf("%s: expected a string such as \"5/3s\"", k)
+			}
+			out = append(out, k+"="+s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unsupported value of type %T", v)
+}
+
+var instanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+
+// Validate checks every setting and reports the first bad one by name.
+func (c *Config) Validate() error {
+	bad := func(setting, value, reason string) error {
+		return &SettingError{Setting: setting, Value: value, Reason: reason}
+	}
+	if c.Data == "" {
+		return bad("data", c.Data, "must not be empty")
+	}
+	if err := checkAddr(c.Addr); err != nil {
+		return bad("addr", c.Addr, err.Error())
+	}
+	if c.ConsoleAddr != "" {
+		if err := checkAddr(c.ConsoleAddr); err != nil {
+			return bad("console_addr", c.ConsoleAddr, err.Error())
+		}
+	}
+	if _, _, err := ParseStoreURL(c.StoreURL()); err != nil {
+		return bad("store", c.Store, err.Error())
+	}
+	if !instanceName.MatchString(c.Instance) {
+		return bad("instance", c.Instance, "must be letters, digits, '-' or '_', starting with a letter or digit, e.g. US-01")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return bad("log_format", c.LogFormat, "must be text or json")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log_level", c.LogLevel, "must be debug, info, warn or error")
+	}
+	if _, err := auth.ParsePrefixes(c.TrustedProxies); err != nil {
+		return bad("trusted_proxy", strings.Join(c.TrustedProxies, ","), err.Error())
+	}
+	if _, err := c.Limits(); err != nil {
+		return err
+	}
+	if c.ShutdownTimeout <= 0 {
+		return bad("shutdown_timeout", c.ShutdownTimeout.String(), "must be positive")
+	}
+	if c.KeyRefresh < 100*time.Millisecond {
+		return bad("key_refresh", c.KeyRefresh.String(), "must be at least 100ms")
+	}
+	return nil
+}
+
+// Limits parses the rate-limit overrides.
+func (c *Config) Limits() (map[string]ratelimit.Limit, error) {
+	out := make(map[string]ratelimit.Limit, len(c.RateLimits))
+	for k, v := range c.RateLimits {
+		l, err := ratelimit.ParseLimit(v)
+		if err != nil {
+			return nil, &SettingError{Setting: "rate_limit", Value: k + "=" + v, Reason: err.Error()}
+		}
+		out[k] = l
+	}
+	return out, nil
+}
+
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("must be HOST:PORT, e.g. 127.0.0.1:8080 or :8080")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return errors.New("the port must be a number from 0 to 65535")
+	}
+	return nil
+}
+
+// ParseStoreURL splits a store URL into its scheme and location:
+// sqlite:///abs/path.db, sqlite://relative/path.db, or postgres://… .
+func ParseStoreURL(u string) (scheme, location string, err error) {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return "", "", errors.New("must be a URL such as sqlite:///var/lib/brazen/brazen.db")
+	}
+	switch scheme {
+	case "sqlite":
+		if rest == "" {
+			return "", "", errors.New("sqlite:// needs a file path, e.g. sqlite:///var/lib/brazen/brazen.db")
+		}
+		return scheme, rest, nil
+	case "postgres", "postgresql":
+		return "postgres", u, nil
+	}
+	return "", "", fmt.Errorf("unknown store scheme %q: use sqlite:// (postgres:// is coming)", scheme)
+}
