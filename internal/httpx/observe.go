@@ -71,7 +71,7 @@ func Observe(listener string, next http.Handler, logger *slog.Logger, m *Metrics
 			m.Requests.WithLabelValues(listener, route, strconv.Itoa(status)).Inc()
 			m.Duration.WithLabelValues(listener, route).Observe(elapsed.Seconds())
 			level := slog.LevelInfo
-			if status >= 500 {
+			if status >= 500 && status != http.StatusNotImplemented {
 				level = slog.LevelError
 			}
 			logger.LogAttrs(r.Context(), level, "request",
