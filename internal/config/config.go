@@ -73,6 +73,9 @@ func (e *SettingError) Error() string {
 	if e.Source != "" {
 		src = " (from " + e.Source + ")"
 	}
+	if e.Value == "" {
+		return fmt.Sprintf("invalid setting %s%s: %s", e.Setting, src, e.Reason)
+	}
 	return fmt.Sprintf("invalid setting %s%s: %q: %s", e.Setting, src, e.Value, e.Reason)
 }
 

@@ -93,8 +93,9 @@ func DecodeJSON(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return badJSON(describeJSONError(err, body))
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
-		return badJSON(fmt.Sprintf("unexpected data after the JSON value at byte %d", dec.InputOffset()))
+		return badJSON(fmt.Sprintf("unexpected data after the JSON value, which ends at byte %d", end))
 	}
 	return nil
 }

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the brazen binary built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "brazen-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "brazen")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var (
+	keyLine  = regexp.MustCompile(`(?m)^    ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	addrLine = regexp.MustCompile(`msg=serving .*addr=(127\.0\.0\.1:\d+)`)
+)
+
+// server runs `brazen serve` in dir and waits until it listens.
+type server struct {
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	addr   string
+	key    string // the first admin key, if this start printed one
+}
+
+func serve(t *testing.T, dir string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--console-addr", ""}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BRAZEN_LOG_LEVEL=info")
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, stderr: &bytes.Buffer{}}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	found := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Text()
+			s.stderr.WriteString(line + "\n")
+			if m := keyLine.FindStringSubmatch(line); m != nil {
+				s.key = m[1]
+			}
+			if m := addrLine.FindStringSubmatch(line); m != nil && !signalled {
+				s.addr, signalled = m[1], true
+				close(found)
+			}
+		}
+	}()
+	select {
+	case <-found:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the server did not start")
+	}
+	return s
+}
+
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, s.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+}
+
+// TestServeEndToEnd follows the README on a fresh directory: start, take
+// the printed key, call the API, stop with SIGTERM, start again.
+func TestServeEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	s := serve(t, dir)
+	if s.key == "" {
+		t.Fatal("the first start printed no key")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "brazen-data", "brazen.db")); err != nil {
+		t.Fatalf("no ./brazen-data/brazen.db: %v", err)
+	}
+	req, _ := http.NewRequest("POST", "http://"+s.addr+"/users/track", strings.NewReader(`{"attributes":[]}`))
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 501 || resp.Header.Get("X-RateLimit-Limit") != "3000" {
+		t.Fatalf("track: %d %s", resp.StatusCode, body)
+	}
+	s.stop(t)
+	if strings.Count(s.stderr.String(), s.key) != 2 { // the banner and its curl example, nothing else
+		t.Errorf("the key appears %d times on stderr", strings.Count(s.stderr.String(), s.key))
+	}
+
+	// A key made by the CLI while the server runs works at once.
+	s2 := serve(t, dir, "--rate-limit", "/users/track=1/1h")
+	if s2.key != "" {
+		t.Error("a restart printed another key")
+	}
+	out, err := exec.Command(binary, "keys", "create", "--data", filepath.Join(dir, "brazen-data"),
+		"--name", "cli", "--permissions", "users.track").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(string(out))
+	for i, want := range []int{501, 429} {
+		req, _ := http.NewRequest("POST", "http://"+s2.addr+"/users/track", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("request %d: %d, want %d", i, resp.StatusCode, want)
+		}
+	}
+	s2.stop(t)
+	if strings.Contains(s2.stderr.String(), key) {
+		t.Error("the server logged a key")
+	}
+}
+
+func TestInvalidSettingExitsTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--addr", "nonsense"},
+		{"serve", "--log-level", "loud"},
+		{"serve", "--rate-limit", "/users/track=many"},
+		{"nosuchcommand"},
+	} {
+		cmd := exec.Command(binary, args...)
+		cmd.Dir = t.TempDir()
+		out, err := cmd.CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 {
+			t.Errorf("%v: %v, want exit status 2\n%s", args, err, out)
+		}
+	}
+}
