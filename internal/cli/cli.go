@@ -26,7 +26,9 @@ type Env struct {
 }
 
 // OSEnv returns the real process environment.
-func OSEnv() *Env { return &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv} }
+func OSEnv() *Env {
+	return &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
 
 // Exit statuses.
 const (

@@ -101,7 +101,10 @@ var settings = []*setting{
 	{name: "log-format", usage: "log format: text or json", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{name: "log-level", usage: "log level: debug, info, warn or error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{name: "trusted-proxy", repeat: true, usage: "address or CIDR of a proxy whose X-Forwarded-For is believed (repeatable)",
-		set: func(c *Config, v string) error { c.TrustedProxies = append(c.TrustedProxies, splitList(v)...); return nil }},
+		set: func(c *Config, v string) error {
+			c.TrustedProxies = append(c.TrustedProxies, splitList(v)...)
+			return nil
+		}},
 	{name: "rate-limit", repeat: true, usage: "override a rate limit: PATH_OR_GROUP=N/WINDOW, e.g. /users/track=5/3s (repeatable)",
 		set: func(c *Config, v string) error {
 			for _, item := range splitList(v) {
