@@ -361,3 +361,23 @@ func (a *API) scim(e *endpoint) http.Handler {
 		httpx.WriteJSON(w, body.Status, body)
 	})
 }
+
+// RoutesMarkdown renders the route table with Braze's default limits as the
+// Markdown table README.md carries.
+func RoutesMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| Method | Path | Permission | Rate limit (group) | Braze | Brazen |\n")
+	b.WriteString("|---|---|---|---|---|---|\n")
+	for _, r := range Routes(nil) {
+		perm := "`" + r.Permission + "`"
+		if r.Permission == "" {
+			perm = "SCIM token"
+		}
+		built := "not built (501)"
+		if r.Built {
+			built = "built"
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s (`%s`) | %s | %s |\n", r.Method, r.Path, perm, r.Limit, r.LimitGroup, r.Status, built)
+	}
+	return b.String()
+}

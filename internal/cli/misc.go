@@ -38,10 +38,15 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 }
 
 func runRoutes(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "routes", "routes [--json] [--rate-limit PATH_OR_GROUP=N/WINDOW …]")
+	fs := newFlagSet(env, "routes", "routes [--json | --markdown] [--rate-limit PATH_OR_GROUP=N/WINDOW …]")
 	flags := config.Bind(fs, "rate-limit")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	markdown := fs.Bool("markdown", false, "print README.md's Markdown table (Braze's default limits)")
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *markdown {
+		_, err := fmt.Fprint(env.Stdout, brazeapi.RoutesMarkdown())
 		return err
 	}
 	cfg, err := flags.Load(env.Getenv)
