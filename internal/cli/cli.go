@@ -49,6 +49,7 @@ var commands = map[string]command{
 	"migrate": {"apply the store's schema migrations", runMigrate},
 	"routes":  {"print the REST API's route table", runRoutes},
 	"version": {"print the version", runVersion},
+	"bench":   {"drive a server with load and report throughput and latency", runBench},
 }
 
 func usage(w io.Writer) {

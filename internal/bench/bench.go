@@ -1,0 +1,218 @@
+// Package bench drives a Brazen server over HTTP on loopback and reports
+// throughput, latency percentiles and the server's peak memory. `brazen
+// bench` uses it; each scenario is a request generator.
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is a brazen server process started for a benchmark.
+type Server struct {
+	URL string // base URL, e.g. http://127.0.0.1:41234
+	Key string // its first admin REST API key
+	cmd *exec.Cmd
+}
+
+var keyLine = regexp.MustCompile(`^    ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+
+// StartServer runs `brazen serve` (the binary at exe) on a fresh data
+// directory and a free loopback port, with extra arguments (e.g. a log
+// level or rate limits), and waits until it answers /readyz.
+func StartServer(ctx context.Context, exe, dataDir string, extra ...string) (*Server, error) {
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"serve", "--data", dataDir, "--addr", addr, "--console-addr", ""}, extra...)
+	cmd := exec.CommandContext(ctx, exe, args...)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &Server{URL: "http://" + addr, cmd: cmd}
+	keyc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			if m := keyLine.FindStringSubmatch(sc.Text()); m != nil {
+				keyc <- m[1]
+			}
+		}
+		close(keyc)
+	}()
+	select {
+	case s.Key = <-keyc:
+	case <-time.After(30 * time.Second):
+	}
+	if s.Key == "" {
+		s.Stop()
+		return nil, errors.New("the server printed no first key (was the data directory fresh?)")
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(s.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("the server is not ready at %s: %v", s.URL, err)
+		}
+	}
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// PeakRSS returns the server's peak resident set size in bytes (VmHWM).
+func (s *Server) PeakRSS() (int64, error) { return peakRSS(s.cmd.Process.Pid) }
+
+// Stop stops the server with SIGTERM and waits for it.
+func (s *Server) Stop() error {
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		return errors.New("the server did not stop within 30s of SIGINT")
+	}
+}
+
+func peakRSS(pid int) (int64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// Request is one request a scenario sends.
+type Request struct {
+	Method, Path string
+	Body         []byte
+}
+
+// Load is a load to drive.
+type Load struct {
+	URL         string
+	Key         string
+	Connections int
+	Duration    time.Duration
+	Next        func(worker int, seq uint64) Request // the scenario
+}
+
+// Result is what a run measured.
+type Result struct {
+	Requests  int
+	Elapsed   time.Duration
+	Statuses  map[int]int
+	Errors    int // transport errors
+	Latencies []time.Duration
+}
+
+// Run drives l until its duration is over.
+func Run(ctx context.Context, l Load) (*Result, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: l.Connections, MaxConnsPerHost: l.Connections, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	ctx, cancel := context.WithTimeout(ctx, l.Duration)
+	defer cancel()
+
+	type partial struct {
+		statuses  map[int]int
+		errors    int
+		latencies []time.Duration
+	}
+	parts := make([]partial, l.Connections)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range l.Connections {
+		wg.Go(func() {
+			p := &parts[w]
+			p.statuses = map[int]int{}
+			p.latencies = make([]time.Duration, 0, 1<<16)
+			for seq := uint64(0); ctx.Err() == nil; seq++ {
+				rq := l.Next(w, seq)
+				req, err := http.NewRequestWithContext(ctx, rq.Method, l.URL+rq.Path, bytes.NewReader(rq.Body))
+				if err != nil {
+					p.errors++
+					continue
+				}
+				req.Header.Set("Authorization", "Bearer "+l.Key)
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						p.errors++
+					}
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				p.latencies = append(p.latencies, time.Since(t0))
+				p.statuses[resp.StatusCode]++
+			}
+		})
+	}
+	wg.Wait()
+	res := &Result{Elapsed: time.Since(start), Statuses: map[int]int{}}
+	for _, p := range parts {
+		for s, n := range p.statuses {
+			res.Statuses[s] += n
+			res.Requests += n
+		}
+		res.Errors += p.errors
+		res.Latencies = append(res.Latencies, p.latencies...)
+	}
+	slices.Sort(res.Latencies)
+	return res, nil
+}
+
+// Percentile returns the p-th percentile latency (0 < p ≤ 100).
+func (r *Result) Percentile(p float64) time.Duration {
+	if len(r.Latencies) == 0 {
+		return 0
+	}
+	i := int(float64(len(r.Latencies))*p/100+0.5) - 1
+	return r.Latencies[min(max(i, 0), len(r.Latencies)-1)]
+}
+
+// Rate returns requests per second.
+func (r *Result) Rate() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
