@@ -171,3 +171,17 @@ func TestInvalidSettingExitsTwo(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchHTTP runs the benchmark command briefly against a server it
+// starts itself, and checks that it measured something.
+func TestBenchHTTP(t *testing.T) {
+	out, err := exec.Command(binary, "bench", "http", "--duration", "500ms", "--connections", "2").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"requests ", "statuses     501: ", "latency      p50 ", "server RSS   peak "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
