@@ -146,6 +146,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	api.Handle("GET /healthz", http.HandlerFunc(a.healthz))
 	api.Handle("GET /readyz", http.HandlerFunc(a.readyz))
 	api.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	openapi := brazeapi.OpenAPI(BuildVersion())
+	api.Handle("GET /openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, openapi)
+	}))
 
 	if a.restLn, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, &config.SettingError{Setting: "addr", Value: cfg.Addr, Reason: err.Error()}

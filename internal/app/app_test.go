@@ -131,6 +131,9 @@ func TestHealthAndMetrics(t *testing.T) {
 	if status, hdr, _ := call(t, "POST", base+"/healthz", "", ""); status != 405 || hdr.Get("Allow") != "GET, HEAD" {
 		t.Errorf("POST /healthz: %d %v", status, hdr)
 	}
+	if status, _, body := call(t, "GET", base+"/openapi.json", "", ""); status != 200 || body["openapi"] != "3.1.0" {
+		t.Errorf("openapi.json: %d %v", status, body["openapi"])
+	}
 	call(t, "POST", base+"/users/track", "nope", "{}")
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
