@@ -81,9 +81,9 @@ func ClientIP(remoteAddr string, forwardedFor []string, trusted []netip.Prefix) 
 	peer, err := netip.ParseAddrPort(remoteAddr)
 	var addr netip.Addr
 	if err == nil {
-		addr = peer.Addr().Unmap()
+		addr = peer.Addr().WithZone("").Unmap()
 	} else if a, err := netip.ParseAddr(remoteAddr); err == nil {
-		addr = a.Unmap()
+		addr = a.WithZone("").Unmap()
 	} else {
 		return netip.Addr{}
 	}

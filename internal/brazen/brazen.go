@@ -33,7 +33,7 @@ type APIKey struct {
 	WorkspaceID string
 	Name        string
 	Hash        KeyHash
-	Permissions []string       // Braze permission names, sorted
+	Permissions []string       // Braze permission names, in the dashboard's order
 	AllowedIPs  []netip.Prefix // empty means any address
 	CreatedAt   time.Time
 	LastUsedAt  time.Time // zero if never used

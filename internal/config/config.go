@@ -203,6 +203,9 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 	for _, n := range f.names {
 		s := lookupSetting(n)
 		if v := getenv(s.envKey()); v != "" {
+			if s.repeat {
+				resetList(&c, n) // the environment replaces a list from the file
+			}
 			if err := s.set(&c, v); err != nil {
 				return c, &SettingError{Setting: s.fileKey(), Source: "environment " + s.envKey(), Value: v, Reason: err.Error()}
 			}

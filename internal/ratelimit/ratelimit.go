@@ -142,7 +142,7 @@ func (l *Local) count(scope string, bucket int, lim Limit, now time.Time, add in
 	if c.start != start {
 		c.start, c.n = start, 0
 	}
-	allowed := c.n+add <= lim.N
+	allowed := c.n < lim.N // whether one more request fits
 	if allowed {
 		c.n += add
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -62,11 +63,21 @@ func Open(path string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	db := &DB{path: path, write: write, read: read}
-	if err := write.Ping(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+	// Turning a new file to WAL takes an exclusive lock for which SQLite does
+	// not call the busy handler, so two processes creating the same store at
+	// once can see SQLITE_BUSY here despite busy_timeout: retry for as long.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err = write.Ping()
+		if err == nil {
+			return db, nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			db.Close()
+			return nil, fmt.Errorf("opening %s: %w", path, err)
+		}
+		time.Sleep(time.Duration(5+rand.IntN(20)) * time.Millisecond)
 	}
-	return db, nil
 }
 
 // Close closes the database.
@@ -167,6 +178,11 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	return int(v.Int64), err
+}
+
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }
