@@ -186,13 +186,18 @@ func Bind(fs *flag.FlagSet, names ...string) *Flags {
 // (through getenv) and the flags, and validates it.
 func (f *Flags) Load(getenv func(string) string) (Config, error) {
 	c := Default()
+	sources := map[string]string{} // setting → where its value came from, for Validate's errors
 	path := f.config
 	source := "flag --config"
 	if path == "" {
 		path, source = getenv("BRAZEN_CONFIG"), "BRAZEN_CONFIG"
 	}
 	if path != "" {
-		if err := f.loadFile(&c, path); err != nil {
+		keys, err := f.loadFile(&c, path)
+		for _, k := range keys {
+			sources[k] = "file " + path
+		}
+		if err != nil {
 			var se *SettingError
 			if errors.As(err, &se) {
 				return c, err
@@ -209,6 +214,7 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 			if err := s.set(&c, v); err != nil {
 				return c, &SettingError{Setting: s.fileKey(), Source: "environment " + s.envKey(), Value: v, Reason: err.Error()}
 			}
+			sources[s.fileKey()] = "environment " + s.envKey()
 		}
 	}
 	for _, n := range f.names {
@@ -225,8 +231,13 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 				return c, &SettingError{Setting: s.fileKey(), Source: "flag --" + s.name, Value: v, Reason: err.Error()}
 			}
 		}
+		sources[s.fileKey()] = "flag --" + s.name
 	}
-	return c, c.Validate()
+	err := c.Validate()
+	if se, ok := err.(*SettingError); ok && se.Source == "" {
+		se.Source = sources[se.Setting]
+	}
+	return c, err
 }
 
 func resetList(c *Config, name string) {
@@ -241,12 +252,12 @@ func resetList(c *Config, name string) {
 // loadFile applies a TOML file. Its keys are the settings' names with
 // underscores; trusted_proxy takes a list and rate_limit a table. An unknown
 // key is an error, so a typo is not silently ignored.
-func (f *Flags) loadFile(c *Config, path string) error {
+func (f *Flags) loadFile(c *Config, path string) (keys []string, err error) {
 	var raw map[string]any
 	if _, err := toml.DecodeFile(path, &raw); err != nil {
-		return err
+		return nil, err
 	}
-	keys := make([]string, 0, len(raw))
+	keys = make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
 	}
@@ -254,22 +265,22 @@ func (f *Flags) loadFile(c *Config, path string) error {
 	for _, k := range keys {
 		s := lookupSetting(strings.ReplaceAll(k, "_", "-"))
 		if s == nil || s.fileKey() != k {
-			return fmt.Errorf("unknown setting %q in %s", k, path)
+			return keys, fmt.Errorf("unknown setting %q in %s", k, path)
 		}
 		vals, err := fileValues(raw[k])
 		if err != nil {
-			return &SettingError{Setting: k, Source: "file " + path, Value: fmt.Sprint(raw[k]), Reason: err.Error()}
+			return keys, &SettingError{Setting: k, Source: "file " + path, Value: fmt.Sprint(raw[k]), Reason: err.Error()}
 		}
 		if len(vals) > 1 && !s.repeat {
-			return &SettingError{Setting: k, Source: "file " + path, Value: fmt.Sprint(raw[k]), Reason: "takes one value"}
+			return keys, &SettingError{Setting: k, Source: "file " + path, Value: fmt.Sprint(raw[k]), Reason: "takes one value"}
 		}
 		for _, v := range vals {
 			if err := s.set(c, v); err != nil {
-				return &SettingError{Setting: k, Source: "file " + path, Value: v, Reason: err.Error()}
+				return keys, &SettingError{Setting: k, Source: "file " + path, Value: v, Reason: err.Error()}
 			}
 		}
 	}
-	return nil
+	return keys, nil
 }
 
 func fileValues(v any) ([]string, error) {

@@ -555,3 +555,38 @@ func FuzzLoadFile(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateNamesTheSource: a value that parses but is invalid is
+// reported with where it came from.
+func TestValidateNamesTheSource(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "brazen.toml")
+	if err := os.WriteFile(file, []byte("log_format = \"xml\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		setting string
+		source  string
+	}{
+		{"flag", []string{"--addr", "bad"}, nil, "addr", "flag --addr"},
+		{"environment", nil, map[string]string{"BRAZEN_ADDR": "bad"}, "addr", "environment BRAZEN_ADDR"},
+		{"file", []string{"--config", file}, nil, "log_format", "file " + file},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			f := config.Bind(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.Load(func(k string) string { return tt.env[k] })
+			se, ok := err.(*config.SettingError)
+			if !ok || se.Setting != tt.setting || se.Source != tt.source {
+				t.Fatalf("err = %#v, want setting %s from %s", err, tt.setting, tt.source)
+			}
+		})
+	}
+}
