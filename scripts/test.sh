@@ -10,4 +10,11 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+
+# The community Braze client that cmd/brazen's TestNodeClient drives (it
+# skips, saying so, where Node.js is missing; CI installs Node.js).
+if command -v npm >/dev/null 2>&1 && [ ! -d clients/node/node_modules/braze-api ]; then
+  (cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 go test -race -count=1 "$@" ./...

@@ -185,3 +185,41 @@ func TestBenchHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeClient runs a community Braze client, the npm package braze-api,
+// against the binary (clients/node/test.mjs). .ci/run installs Node.js and
+// the package; elsewhere the test skips, saying what is missing.
+func TestNodeClient(t *testing.T) {
+	clientDir, err := filepath.Abs(filepath.Join("..", "..", "clients", "node"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := ""
+	if _, err := exec.LookPath("node"); err != nil {
+		missing = "node is not installed"
+	} else if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "braze-api")); err != nil {
+		missing = "braze-api is not installed: run 'npm ci' in clients/node"
+	}
+	if missing != "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal(missing)
+		}
+		t.Skip(missing)
+	}
+	dir := t.TempDir()
+	s := serve(t, dir)
+	narrow, err := exec.Command(binary, "keys", "create", "--data", filepath.Join(dir, "brazen-data"),
+		"--name", "narrow", "--permissions", "users.track").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", "--test", "test.mjs")
+	cmd.Dir = clientDir
+	cmd.Env = append(os.Environ(), "BRAZEN_URL=http://"+s.addr, "BRAZEN_KEY="+s.key,
+		"BRAZEN_NARROW_KEY="+strings.TrimSpace(string(narrow)))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("braze-api against brazen: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}
