@@ -118,8 +118,9 @@ func (h *Handler) listPermissions(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// keyJSON is a key as the admin API shows it: never its secret.
-type keyJSON struct {
+// KeyJSON is a key as Brazen shows it to operators (admin API, `brazen keys
+// list --json`): never its secret.
+type KeyJSON struct {
 	ID          string     `json:"id"`
 	Name        string     `json:"name"`
 	Permissions []string   `json:"permissions"`
@@ -129,8 +130,9 @@ type keyJSON struct {
 	Key         string     `json:"key,omitempty"` // only in the answer to a create
 }
 
-func toJSON(k *brazen.APIKey) keyJSON {
-	out := keyJSON{ID: k.ID, Name: k.Name, Permissions: k.Permissions, AllowedIPs: []string{}, CreatedAt: k.CreatedAt}
+// NewKeyJSON returns k's operator view.
+func NewKeyJSON(k *brazen.APIKey) KeyJSON {
+	out := KeyJSON{ID: k.ID, Name: k.Name, Permissions: k.Permissions, AllowedIPs: []string{}, CreatedAt: k.CreatedAt}
 	for _, p := range k.AllowedIPs {
 		out.AllowedIPs = append(out.AllowedIPs, p.String())
 	}
@@ -147,10 +149,10 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		Keys []keyJSON `json:"keys"`
-	}{Keys: []keyJSON{}}
+		Keys []KeyJSON `json:"keys"`
+	}{Keys: []KeyJSON{}}
 	for _, k := range keys {
-		out.Keys = append(out.Keys, toJSON(k))
+		out.Keys = append(out.Keys, NewKeyJSON(k))
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -161,7 +163,7 @@ func (h *Handler) getKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, toJSON(k))
+	httpx.WriteJSON(w, http.StatusOK, NewKeyJSON(k))
 	return nil
 }
 
@@ -202,7 +204,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.cache.Add(k)
 	h.logger.Info("API key created", "key_id", k.ID, "name", k.Name, "via", "admin API")
-	out := toJSON(k)
+	out := NewKeyJSON(k)
 	out.Key = secret
 	w.Header().Set("Cache-Control", "no-store")
 	httpx.WriteJSON(w, http.StatusCreated, out)

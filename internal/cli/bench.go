@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -27,19 +26,9 @@ Scenarios:
 `
 
 func runBench(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(env.Stderr, benchUsage)
-		if len(args) == 0 {
-			return usageError("missing scenario")
-		}
-		return flag.ErrHelp
-	}
-	switch args[0] {
-	case "http":
-		return benchHTTP(ctx, env, args[1:])
-	}
-	fmt.Fprint(env.Stderr, benchUsage)
-	return usageError(fmt.Sprintf("unknown scenario %q", args[0]))
+	return dispatch(ctx, env, args, benchUsage, "scenario", map[string]runFunc{
+		"http": benchHTTP,
+	})
 }
 
 func benchHTTP(ctx context.Context, env *Env, args []string) error {

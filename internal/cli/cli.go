@@ -39,7 +39,7 @@ const (
 
 type command struct {
 	summary string
-	run     func(ctx context.Context, env *Env, args []string) error
+	run     runFunc
 }
 
 var commands = map[string]command{
@@ -102,6 +102,26 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "brazen %s: %v\n", name, userMessage(err))
 		return ExitFailure
 	}
+}
+
+type runFunc func(ctx context.Context, env *Env, args []string) error
+
+// dispatch runs the subcommand args[0] of a command whose help text is usage;
+// what names the kind of subcommand in errors ("subcommand", "scenario").
+func dispatch(ctx context.Context, env *Env, args []string, usage, what string, subs map[string]runFunc) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(env.Stderr, usage)
+		if len(args) == 0 {
+			return usageError("missing " + what)
+		}
+		return flag.ErrHelp
+	}
+	run, ok := subs[args[0]]
+	if !ok {
+		fmt.Fprint(env.Stderr, usage)
+		return usageError(fmt.Sprintf("unknown %s %q", what, args[0]))
+	}
+	return run(ctx, env, args[1:])
 }
 
 // usageError is a mistake on the command line; it exits with status 2.

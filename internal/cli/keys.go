@@ -3,12 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/brazenhq/brazen/internal/adminapi"
 	"github.com/brazenhq/brazen/internal/app"
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazen"
@@ -27,23 +27,11 @@ new key and delete the old one. Run 'brazen keys SUBCOMMAND --help' for flags.
 `
 
 func runKeys(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(env.Stderr, keysUsage)
-		if len(args) == 0 {
-			return usageError("missing subcommand")
-		}
-		return flag.ErrHelp
-	}
-	switch args[0] {
-	case "create":
-		return keysCreate(ctx, env, args[1:])
-	case "list":
-		return keysList(ctx, env, args[1:])
-	case "delete":
-		return keysDelete(ctx, env, args[1:])
-	}
-	fmt.Fprint(env.Stderr, keysUsage)
-	return usageError(fmt.Sprintf("unknown subcommand %q", args[0]))
+	return dispatch(ctx, env, args, keysUsage, "subcommand", map[string]runFunc{
+		"create": keysCreate,
+		"list":   keysList,
+		"delete": keysDelete,
+	})
 }
 
 // openWorkspace loads the store settings, opens (and migrates) the store and
@@ -134,22 +122,9 @@ func keysList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		type row struct {
-			ID          string     `json:"id"`
-			Name        string     `json:"name"`
-			Permissions []string   `json:"permissions"`
-			AllowedIPs  []string   `json:"allowed_ips"`
-			CreatedAt   time.Time  `json:"created_at"`
-			LastUsedAt  *time.Time `json:"last_used_at"`
-		}
-		rows := []row{}
+		rows := []adminapi.KeyJSON{}
 		for _, k := range keys {
-			r := row{ID: k.ID, Name: k.Name, Permissions: k.Permissions, AllowedIPs: prefixes(k), CreatedAt: k.CreatedAt}
-			if !k.LastUsedAt.IsZero() {
-				t := k.LastUsedAt
-				r.LastUsedAt = &t
-			}
-			rows = append(rows, r)
+			rows = append(rows, adminapi.NewKeyJSON(k))
 		}
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")

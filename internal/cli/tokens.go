@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -26,23 +25,11 @@ Subcommands:
 `
 
 func runTokens(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(env.Stderr, tokensUsage)
-		if len(args) == 0 {
-			return usageError("missing subcommand")
-		}
-		return flag.ErrHelp
-	}
-	switch args[0] {
-	case "create":
-		return tokensCreate(ctx, env, args[1:])
-	case "list":
-		return tokensList(ctx, env, args[1:])
-	case "delete":
-		return tokensDelete(ctx, env, args[1:])
-	}
-	fmt.Fprint(env.Stderr, tokensUsage)
-	return usageError(fmt.Sprintf("unknown subcommand %q", args[0]))
+	return dispatch(ctx, env, args, tokensUsage, "subcommand", map[string]runFunc{
+		"create": tokensCreate,
+		"list":   tokensList,
+		"delete": tokensDelete,
+	})
 }
 
 func openStore(ctx context.Context, env *Env, flags *config.Flags) (brazen.Store, error) {

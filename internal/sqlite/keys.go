@@ -166,18 +166,23 @@ func (db *DB) AllKeys(ctx context.Context) ([]*brazen.APIKey, error) {
 }
 
 func (db *DB) queryKeys(ctx context.Context, query string, args ...any) ([]*brazen.APIKey, error) {
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	return queryAll(ctx, db.read, scanKey, query, args...)
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, q *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*brazen.APIKey
+	var out []T
 	for rows.Next() {
-		k, err := scanKey(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, k)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -252,20 +257,7 @@ func (db *DB) AdminTokenByHash(ctx context.Context, h brazen.KeyHash) (*brazen.A
 
 // AdminTokens lists admin tokens, oldest first.
 func (db *DB) AdminTokens(ctx context.Context) ([]*brazen.AdminToken, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+adminTokenColumns+" FROM admin_tokens ORDER BY created_at, id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*brazen.AdminToken
-	for rows.Next() {
-		t, err := scanAdminToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.read, scanAdminToken, "SELECT "+adminTokenColumns+" FROM admin_tokens ORDER BY created_at, id")
 }
 
 // TouchAdminToken records that a token was used at t.
