@@ -93,6 +93,7 @@ type Store interface {
 	WorkspaceStore
 	KeyStore
 	AdminTokenStore
+	UserStore
 	// Migrate applies pending schema migrations and returns the versions it
 	// applied.
 	Migrate(ctx context.Context) ([]int, error)
