@@ -35,5 +35,46 @@ test('an endpoint not built yet answers 501 naming itself', async () => {
     501,
     'POST /messages/send is not implemented by Brazen yet',
   )
-  await rejects(narrow.users.track({ attributes: [{ external_id: 'u1' }] }), 501, 'POST /users/track is not implemented by Brazen yet')
+})
+
+test('track, then export the profile', async () => {
+  const tracked = await narrow.users.track({
+    attributes: [{ external_id: 'node-1', first_name: 'Grace', email: 'grace@example.com', plan: 'pro', logins: { inc: 1 } }],
+    events: [{ external_id: 'node-1', name: 'compiled', time: '2026-11-20T10:00:00Z', properties: { lang: 'cobol' } }],
+    purchases: [{ external_id: 'node-1', product_id: 'manual', currency: 'USD', price: 4.5, quantity: 2, time: '2026-11-21T10:00:00Z' }],
+  })
+  assert.equal(tracked.message, 'success')
+  assert.equal(tracked.attributes_processed, 1)
+  assert.equal(tracked.events_processed, 1)
+  assert.equal(tracked.purchases_processed, 1)
+
+  const exported = await admin.users.export.ids({ external_ids: ['node-1', 'nobody'] })
+  assert.equal(exported.message, 'success')
+  assert.deepEqual(exported.invalid_user_ids, ['nobody'])
+  const [user] = exported.users
+  assert.equal(user.external_id, 'node-1')
+  assert.equal(user.first_name, 'Grace')
+  assert.equal(user.email, 'grace@example.com')
+  assert.deepEqual(user.custom_attributes, { plan: 'pro', logins: 1 })
+  assert.equal(user.custom_events[0].name, 'compiled')
+  assert.equal(user.custom_events[0].count, 1)
+  assert.equal(user.purchases[0].name, 'manual')
+  assert.equal(user.purchases[0].count, 2)
+  assert.equal(user.total_revenue, 9)
+  assert.match(user.braze_id, /^[0-9a-f]{24}$/)
+})
+
+test('identity: alias, identify, rename, delete', async () => {
+  await admin.users.alias.new({ user_aliases: [{ alias_name: 'anon-7', alias_label: 'crm' }] })
+  await admin.users.identify({ aliases_to_identify: [{ external_id: 'node-2', user_alias: { alias_name: 'anon-7', alias_label: 'crm' } }] })
+  const renamed = await admin.users.external_ids.rename({ external_id_renames: [{ current_external_id: 'node-2', new_external_id: 'node-3' }] })
+  assert.deepEqual(renamed.external_ids, ['node-2'])
+  assert.deepEqual(renamed.rename_errors, [])
+  const byOld = await admin.users.export.ids({ external_ids: ['node-2'] })
+  assert.equal(byOld.users[0].external_id, 'node-3')
+  assert.deepEqual(byOld.users[0].user_aliases, [{ alias_name: 'anon-7', alias_label: 'crm' }])
+  const deleted = await admin.users.delete({ external_ids: ['node-3'] })
+  assert.equal(deleted.deleted, 1)
+  const gone = await admin.users.export.ids({ external_ids: ['node-3'] })
+  assert.deepEqual(gone.users, [])
 })

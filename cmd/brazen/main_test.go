@@ -110,16 +110,9 @@ func TestServeEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "brazen-data", "brazen.db")); err != nil {
 		t.Fatalf("no ./brazen-data/brazen.db: %v", err)
 	}
-	req, _ := http.NewRequest("POST", "http://"+s.addr+"/users/track", strings.NewReader(`{"attributes":[]}`))
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 501 || resp.Header.Get("X-RateLimit-Limit") != "3000" {
-		t.Fatalf("track: %d %s", resp.StatusCode, body)
+	status, hdr, body := post(t, s.addr, s.key, "/users/track", trackBody)
+	if status != 201 || hdr.Get("X-RateLimit-Limit") != "3000" {
+		t.Fatalf("track: %d %s", status, body)
 	}
 	s.stop(t)
 	if strings.Count(s.stderr.String(), s.key) != 2 { // the banner and its curl example, nothing else
@@ -137,22 +130,36 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := strings.TrimSpace(string(out))
-	for i, want := range []int{501, 429} {
-		req, _ := http.NewRequest("POST", "http://"+s2.addr+"/users/track", strings.NewReader(`{}`))
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	for i, want := range []int{201, 429} {
+		if status, _, body := post(t, s2.addr, key, "/users/track", trackBody); status != want {
+			t.Errorf("request %d: %d %s, want %d", i, status, body, want)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("request %d: %d, want %d", i, resp.StatusCode, want)
-		}
+	}
+	// What the first run acknowledged survived the restart.
+	if status, _, body := post(t, s2.addr, s.key, "/users/export/ids", `{"external_ids":["e2e-user"]}`); status != 200 ||
+		!strings.Contains(body, `"first_name":"Ada"`) || !strings.Contains(body, `"name":"signed_up"`) {
+		t.Errorf("export after restart: %d %s", status, body)
 	}
 	s2.stop(t)
 	if strings.Contains(s2.stderr.String(), key) {
 		t.Error("the server logged a key")
 	}
+}
+
+const trackBody = `{"attributes":[{"external_id":"e2e-user","first_name":"Ada"}],
+	"events":[{"external_id":"e2e-user","name":"signed_up","time":"2026-11-20T10:00:00Z"}]}`
+
+func post(t *testing.T, addr, key, path, body string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+addr+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(raw)
 }
 
 func TestInvalidSettingExitsTwo(t *testing.T) {
@@ -179,7 +186,7 @@ func TestBenchHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, want := range []string{"requests ", "statuses     501: ", "latency      p50 ", "server RSS   peak "} {
+	for _, want := range []string{"requests ", "statuses     200: ", "latency      p50 ", "server RSS   peak "} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/config"
 	"github.com/brazenhq/brazen/internal/httpx"
+	"github.com/brazenhq/brazen/internal/ingest"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 	"github.com/brazenhq/brazen/internal/sqlite"
 )
@@ -83,6 +84,7 @@ type App struct {
 	logger *slog.Logger
 	store  brazen.Store
 	keys   *auth.Keyring
+	users  *ingest.Service
 
 	// Workspace is the instance's workspace.
 	Workspace *brazen.Workspace
@@ -134,14 +136,29 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 		return nil, fmt.Errorf("loading API keys: %w", err)
 	}
 
+	if a.users, err = ingest.Open(ctx, a.store, logger, ingest.ApplierOptions{}); err != nil {
+		return nil, fmt.Errorf("opening the ingest log: %w", err)
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpx.NewMetrics(reg)
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "brazen_ingest_log_head",
+			Help: "Sequence number of the newest record appended to the ingest log."},
+			func() float64 { return float64(a.users.Log().Head()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "brazen_ingest_applied_position",
+			Help: "Sequence number of the newest ingest log record applied to profiles."},
+			func() float64 { return float64(a.users.Applier().Position()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "brazen_ingest_applied_operations_total",
+			Help: "User-data operations (attributes, events, purchases, identity changes) applied."},
+			func() float64 { return float64(a.users.Applier().Applied.Load()) }),
+	)
 	ids := httpx.NewIDs()
 
 	api := brazeapi.New(brazeapi.Options{
 		Keys: a.keys, Limiter: ratelimit.NewLocal(len(brazeapi.LimitGroups())), Limits: limits,
-		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg,
+		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users,
 	})
 	api.Handle("GET /healthz", http.HandlerFunc(a.healthz))
 	api.Handle("GET /readyz", http.HandlerFunc(a.readyz))
@@ -223,16 +240,21 @@ func (a *App) ConsoleAddr() string {
 	return a.consoleLn.Addr().String()
 }
 
+// Users returns the user-data service (for tests and benchmarks).
+func (a *App) Users() *ingest.Service { return a.users }
+
 // Store returns the app's store (for tests and the CLI).
 func (a *App) Store() brazen.Store { return a.store }
 
 // Run serves until ctx is done, then shuts down in order: stop accepting and
-// drain in-flight requests (bounded by the shutdown timeout), flush key
-// usage, close the store.
+// drain in-flight requests (bounded by the shutdown timeout), commit what
+// the ingest log has queued, stop the applier, flush key usage, close the
+// store.
 func (a *App) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.keys.Run(bg, a.cfg.KeyRefresh) })
+	wg.Go(func() { a.users.Run(bg) })
 
 	errc := make(chan error, 2)
 	serve := func(srv *http.Server, ln net.Listener) {

@@ -93,8 +93,11 @@ func TestFirstStart(t *testing.T) {
 		t.Fatalf("FirstKey = %q", key)
 	}
 	base := "http://" + a.Addr()
+	if status, _, body := call(t, "POST", base+"/users/track", key, `{"attributes":[{"external_id":"u1","first_name":"Ada"}]}`); status != 201 {
+		t.Fatalf("track: %d %v", status, body)
+	}
 	status, hdr, body := call(t, "POST", base+"/users/export/ids", key, `{"external_ids":["u1"]}`)
-	if status != 501 || hdr.Get("X-RateLimit-Limit") != "250" || hdr.Get("X-Request-Id") == "" {
+	if users, _ := body["users"].([]any); status != 200 || len(users) != 1 || hdr.Get("X-RateLimit-Limit") != "250" || hdr.Get("X-Request-Id") == "" {
 		t.Fatalf("got %d %v %v", status, hdr, body)
 	}
 	k, err := a.Store().KeyByHash(t.Context(), brazen.HashSecret(key))
@@ -112,8 +115,9 @@ func TestFirstStart(t *testing.T) {
 	if b.FirstKey != "" {
 		t.Errorf("a restart issued another first key")
 	}
-	if status, _, _ := call(t, "POST", "http://"+b.Addr()+"/users/track", key, `{}`); status != 501 {
-		t.Errorf("the first key after restart: %d", status)
+	status, _, body = call(t, "POST", "http://"+b.Addr()+"/users/export/ids", key, `{"external_ids":["u1"]}`)
+	if users, _ := body["users"].([]any); status != 200 || len(users) != 1 {
+		t.Errorf("after a restart, with the first key: %d %v", status, body)
 	}
 }
 
@@ -193,7 +197,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("create: %d %v", status, body)
 	}
 	secret, id := body["key"].(string), body["id"].(string)
-	if status, _, _ := call(t, "POST", rest+"/users/track", secret, "{}"); status != 501 {
+	if status, _, _ := call(t, "POST", rest+"/users/track", secret, `{"events":[{"external_id":"u","name":"e","time":"2026-01-01T00:00:00Z"}]}`); status != 201 {
 		t.Errorf("new key on REST: %d", status)
 	}
 	if status, _, _ := call(t, "GET", rest+"/campaigns/list", secret, ""); status != 403 {
@@ -224,7 +228,7 @@ func TestAdminAPI(t *testing.T) {
 	if status, _, _ := call(t, "DELETE", admin+"/keys/"+id, token, ""); status != 200 {
 		t.Errorf("delete: %d", status)
 	}
-	if status, _, _ := call(t, "POST", rest+"/users/track", secret, "{}"); status != 401 {
+	if status, _, _ := call(t, "POST", rest+"/users/track", secret, `{"events":[{"external_id":"u","name":"e","time":"2026-01-01T00:00:00Z"}]}`); status != 401 {
 		t.Errorf("deleted key still works: %d", status)
 	}
 	if status, _, _ := call(t, "DELETE", admin+"/keys/"+id, token, ""); status != 404 {
@@ -243,14 +247,18 @@ func TestAdminAPI(t *testing.T) {
 // TestGracefulShutdown: a request in flight when shutdown begins is
 // answered; new connections are refused.
 func TestGracefulShutdown(t *testing.T) {
-	a, stop := start(t, testConfig(t, t.TempDir()))
+	cfg := testConfig(t, t.TempDir())
+	a, stop := start(t, cfg)
 	conn, err := net.Dial("tcp", a.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	// Send the headers and half the body, so the request is in flight.
-	fmt.Fprintf(conn, "POST /users/track HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 4\r\n\r\n{ ", a.FirstKey)
+	body := `{"attributes":[{"external_id":"in-flight","first_name":"Ada"}]}`
+	half := len(body) / 2
+	fmt.Fprintf(conn, "POST /users/track HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s",
+		a.FirstKey, len(body), body[:half])
 	time.Sleep(100 * time.Millisecond)
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
@@ -258,17 +266,23 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", a.Addr(), time.Second); err == nil {
 		t.Errorf("a new connection was accepted during shutdown")
 	}
-	fmt.Fprint(conn, " }")
+	fmt.Fprint(conn, body[half:])
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("the in-flight request got no answer: %v", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 501 {
+	if resp.StatusCode != 201 {
 		t.Errorf("in-flight request: %d", resp.StatusCode)
 	}
 	if err := <-stopped; err != nil {
 		t.Errorf("Run: %v", err)
+	}
+	// What was acknowledged is there after a restart.
+	b, _ := start(t, cfg)
+	status, _, out := call(t, "POST", "http://"+b.Addr()+"/users/export/ids", a.FirstKey, `{"external_ids":["in-flight"]}`)
+	if users, _ := out["users"].([]any); status != 200 || len(users) != 1 {
+		t.Errorf("the acknowledged in-flight write is missing after restart: %d %v", status, out)
 	}
 }
 

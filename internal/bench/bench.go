@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,7 +135,16 @@ type Load struct {
 	Key         string
 	Connections int
 	Duration    time.Duration
-	Next        func(worker int, seq uint64) Request // the scenario
+	// Rate, if positive, paces the load at this many requests per second
+	// in total (open loop): each request has a scheduled start, and its
+	// latency counts from then, so a slow server cannot hide its queueing
+	// by slowing the load down.
+	Rate float64
+	// Total, if positive, stops the load after that many requests (or the
+	// duration, whichever comes first).
+	Total uint64
+	// Next builds request number n (counted across all connections).
+	Next func(worker int, n uint64) Request
 }
 
 // Result is what a run measured.
@@ -161,14 +171,36 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 	}
 	parts := make([]partial, l.Connections)
 	start := time.Now()
+	var counter atomic.Uint64
 	var wg sync.WaitGroup
 	for w := range l.Connections {
 		wg.Go(func() {
 			p := &parts[w]
 			p.statuses = map[int]int{}
 			p.latencies = make([]time.Duration, 0, 1<<16)
-			for seq := uint64(0); ctx.Err() == nil; seq++ {
-				rq := l.Next(w, seq)
+			var interval time.Duration
+			if l.Rate > 0 {
+				interval = time.Duration(float64(time.Second) * float64(l.Connections) / l.Rate)
+			}
+			next := start.Add(time.Duration(w) * interval / time.Duration(l.Connections))
+			for ctx.Err() == nil {
+				n := counter.Add(1) - 1
+				if l.Total > 0 && n >= l.Total {
+					return
+				}
+				t0 := time.Now()
+				if interval > 0 {
+					if d := time.Until(next); d > 0 {
+						select {
+						case <-time.After(d):
+						case <-ctx.Done():
+							continue
+						}
+					}
+					t0 = next
+					next = next.Add(interval)
+				}
+				rq := l.Next(w, n)
 				req, err := http.NewRequestWithContext(ctx, rq.Method, l.URL+rq.Path, bytes.NewReader(rq.Body))
 				if err != nil {
 					p.errors++
@@ -176,7 +208,6 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 				}
 				req.Header.Set("Authorization", "Bearer "+l.Key)
 				req.Header.Set("Content-Type", "application/json")
-				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
 					if ctx.Err() == nil {
@@ -203,6 +234,50 @@ func Run(ctx context.Context, l Load) (*Result, error) {
 	}
 	slices.Sort(res.Latencies)
 	return res, nil
+}
+
+// Metric reads one sample value from the server's /metrics.
+func Metric(ctx context.Context, baseURL, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", baseURL+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		}
+	}
+	return 0, fmt.Errorf("no metric %s at %s/metrics", name, baseURL)
+}
+
+// WaitApplied waits until the server's applier has applied everything its
+// ingest log holds, and returns when that happened.
+func WaitApplied(ctx context.Context, baseURL string, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		head, err := Metric(ctx, baseURL, "brazen_ingest_log_head")
+		if err != nil {
+			return time.Time{}, err
+		}
+		pos, err := Metric(ctx, baseURL, "brazen_ingest_applied_position")
+		if err != nil {
+			return time.Time{}, err
+		}
+		if pos >= head {
+			return time.Now(), nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("the applier is at %.0f of %.0f after %s", pos, head, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Percentile returns the p-th percentile latency (0 < p ≤ 100).

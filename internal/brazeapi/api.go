@@ -20,6 +20,7 @@ import (
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/httpx"
+	"github.com/brazenhq/brazen/internal/ingest"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 )
 
@@ -89,6 +90,7 @@ type Options struct {
 	Now            func() time.Time // nil: time.Now
 	Logger         *slog.Logger
 	Registerer     prometheus.Registerer // where brazen_rate_limited_total goes
+	Users          *ingest.Service       // user data: track, identity, export
 }
 
 // API serves the Braze REST surface.
@@ -100,6 +102,7 @@ type API struct {
 	now         func() time.Time
 	logger      *slog.Logger
 	rateLimited [numGroups]prometheus.Counter
+	users       *ingest.Service
 
 	mux   *http.ServeMux // the routes
 	paths *http.ServeMux // the same paths without methods, to tell 405 from 404
@@ -109,7 +112,7 @@ type API struct {
 func New(o Options) *API {
 	a := &API{
 		keys: o.Keys, limiter: o.Limiter, limits: o.Limits, trusted: o.TrustedProxies,
-		now: o.Now, logger: o.Logger,
+		now: o.Now, logger: o.Logger, users: o.Users,
 		mux: http.NewServeMux(), paths: http.NewServeMux(),
 	}
 	if a.now == nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/ingest"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 	"github.com/brazenhq/brazen/internal/sqlite"
 )
@@ -37,6 +38,7 @@ type harness struct {
 	store *sqlite.DB
 	ws    *brazen.Workspace
 	clock *clock
+	users *ingest.Service
 }
 
 type harnessOpts struct {
@@ -69,11 +71,18 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	clk := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	users, err := ingest.Open(ctx, db, logger, ingest.ApplierOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { users.Run(ctx); close(done) }()
+	t.Cleanup(func() { <-done }) // runs before db.Close: cleanups are last in, first out
 	api := New(Options{
 		Keys: auth.NewKeyring(db, logger), Limiter: ratelimit.NewLocal(numGroups), Limits: limits,
-		TrustedProxies: trusted, Now: clk.Now, Logger: logger,
+		TrustedProxies: trusted, Now: clk.Now, Logger: logger, Users: users,
 	})
-	return &harness{t: t, api: api, store: db, ws: ws, clock: clk}
+	return &harness{t: t, api: api, store: db, ws: ws, clock: clk, users: users}
 }
 
 // key creates a key and returns its secret.

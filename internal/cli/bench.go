@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/bench"
@@ -23,11 +25,17 @@ Scenarios:
   http   one endpoint, one body, as fast as the connections allow: the cost
          of the shared request path (auth, permission, allowlist, rate limit,
          JSON checks, logging)
+  track  /users/track with generated payloads (--mix a: one user per request,
+         10 attributes + 3 events; --mix b: 75 objects per request, 25 users),
+         paced (--rate) or as fast as possible; waits for the applier to
+         catch up and reports objects accepted and applied per second.
+         --preload N first creates N profiles with 20 attributes each.
 `
 
 func runBench(ctx context.Context, env *Env, args []string) error {
 	return dispatch(ctx, env, args, benchUsage, "scenario", map[string]runFunc{
-		"http": benchHTTP,
+		"http":  benchHTTP,
+		"track": benchTrack,
 	})
 }
 
@@ -54,28 +62,11 @@ func benchHTTP(ctx context.Context, env *Env, args []string) error {
 		return usageError("give both --url and --key, or neither")
 	}
 
-	var srv *bench.Server
-	if *url == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		dir, err := os.MkdirTemp("", "brazen-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		var raise []string
-		for _, g := range brazeapi.LimitGroups() {
-			raise = append(raise, g.Name+"=1000000000000/hour")
-		}
-		srv, err = bench.StartServer(ctx, exe, dir, "--log-level", *logLevel, "--rate-limit", strings.Join(raise, ","))
-		if err != nil {
-			return fmt.Errorf("starting the server: %w", err)
-		}
-		defer srv.Stop()
-		*url, *key = srv.URL, srv.Key
+	stop, srv, err := benchServer(ctx, url, key, *logLevel)
+	if err != nil {
+		return err
 	}
+	defer stop()
 
 	res, err := bench.Run(ctx, bench.Load{
 		URL: strings.TrimSuffix(*url, "/"), Key: *key, Connections: *conns, Duration: *duration,
@@ -106,6 +97,142 @@ func benchHTTP(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(w, "latency      p50 %s  p90 %s  p99 %s  max %s\n",
 		ms(res.Percentile(50)), ms(res.Percentile(90)), ms(res.Percentile(99)), ms(res.Percentile(100)))
+	if srv != nil {
+		if rss, err := srv.PeakRSS(); err == nil {
+			fmt.Fprintf(w, "server RSS   peak %.1f MiB\n", float64(rss)/(1<<20))
+		}
+	}
+	return nil
+}
+
+// benchServer starts a server for a benchmark unless url is given, with
+// every rate limit raised out of the way.
+func benchServer(ctx context.Context, url, key *string, logLevel string) (stop func(), srv *bench.Server, err error) {
+	if *url != "" {
+		return func() {}, nil, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "brazen-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	var raise []string
+	for _, g := range brazeapi.LimitGroups() {
+		raise = append(raise, g.Name+"=1000000000000/hour")
+	}
+	srv, err = bench.StartServer(ctx, exe, dir, "--log-level", logLevel, "--rate-limit", strings.Join(raise, ","))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("starting the server: %w", err)
+	}
+	*url, *key = srv.URL, srv.Key
+	return func() { srv.Stop(); os.RemoveAll(dir) }, srv, nil
+}
+
+func benchTrack(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "bench track", "bench track [flags]")
+	url := fs.String("url", "", "base URL of a running server (default: start one)")
+	key := fs.String("key", "", "REST API key for --url (needs users.track)")
+	mixName := fs.String("mix", "a", "workload: a (1 user, 10 attributes + 3 events per request) or b (75 objects per request)")
+	users := fs.Int("users", 1_000_000, "distinct users the load draws from")
+	rate := fs.Float64("rate", 0, "requests per second in total (0: as fast as the connections allow)")
+	conns := fs.Int("connections", 32, "concurrent connections")
+	duration := fs.Duration("duration", 60*time.Second, "how long to drive the load")
+	preload := fs.Int("preload", 0, "create this many profiles (20 attributes each) before the measured run")
+	logLevel := fs.String("server-log-level", "warn", "log level of the started server")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	var mix bench.Mix
+	switch *mixName {
+	case "a", "A":
+		mix = bench.MixA(*users)
+	case "b", "B":
+		mix = bench.MixB(*users)
+	default:
+		return usageError("--mix must be a or b")
+	}
+	if (*url == "") != (*key == "") {
+		return usageError("give both --url and --key, or neither")
+	}
+	stop, srv, err := benchServer(ctx, url, key, *logLevel)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	base := strings.TrimSuffix(*url, "/")
+	w := env.Stdout
+
+	if *preload > 0 {
+		pre := bench.Preload(20)
+		start := time.Now()
+		res, err := bench.Run(ctx, bench.Load{URL: base, Key: *key, Connections: *conns, Duration: 24 * time.Hour,
+			Total: uint64((*preload + 74) / 75),
+			Next: func(_ int, n uint64) bench.Request {
+				return bench.Request{Method: "POST", Path: "/users/track", Body: pre.Seq(n)}
+			}})
+		if err != nil {
+			return err
+		}
+		done, err := bench.WaitApplied(ctx, base, 30*time.Minute)
+		if err != nil {
+			return err
+		}
+		el := done.Sub(start).Seconds()
+		fmt.Fprintf(w, "preload      %d profiles × 20 attributes in %.1fs (%.0f profiles/s applied); statuses %v\n",
+			*preload, el, float64(*preload)/el, res.Statuses)
+		if srv != nil {
+			if rss, err := srv.PeakRSS(); err == nil {
+				fmt.Fprintf(w, "server RSS   peak %.1f MiB after preload\n", float64(rss)/(1<<20))
+			}
+		}
+	}
+
+	applied0, err := bench.Metric(ctx, base, "brazen_ingest_applied_operations_total")
+	if err != nil {
+		return err
+	}
+	var seeds atomic.Uint64
+	rngs := make([]*rand.Rand, *conns)
+	for i := range rngs {
+		rngs[i] = rand.New(rand.NewPCG(seeds.Add(1), uint64(time.Now().UnixNano())))
+	}
+	start := time.Now()
+	res, err := bench.Run(ctx, bench.Load{URL: base, Key: *key, Connections: *conns, Duration: *duration, Rate: *rate,
+		Next: func(worker int, _ uint64) bench.Request {
+			return bench.Request{Method: "POST", Path: "/users/track", Body: mix.Body(rngs[worker])}
+		}})
+	if err != nil {
+		return err
+	}
+	done, err := bench.WaitApplied(ctx, base, 30*time.Minute)
+	if err != nil {
+		return err
+	}
+	applied1, err := bench.Metric(ctx, base, "brazen_ingest_applied_operations_total")
+	if err != nil {
+		return err
+	}
+	ok := res.Statuses[201]
+	fmt.Fprintf(w, "scenario     track mix %s (%d objects/request, %d users)\n", mix.Name, mix.Objects, *users)
+	fmt.Fprintf(w, "connections  %d", *conns)
+	if *rate > 0 {
+		fmt.Fprintf(w, ", paced at %.0f requests/s", *rate)
+	}
+	fmt.Fprintf(w, "\nduration     %.1fs\n", res.Elapsed.Seconds())
+	fmt.Fprintf(w, "requests     %d (%.0f/s); statuses %v", res.Requests, res.Rate(), res.Statuses)
+	if res.Errors > 0 {
+		fmt.Fprintf(w, "; transport errors %d", res.Errors)
+	}
+	fmt.Fprintf(w, "\nlatency      p50 %s  p90 %s  p99 %s  max %s\n",
+		ms(res.Percentile(50)), ms(res.Percentile(90)), ms(res.Percentile(99)), ms(res.Percentile(100)))
+	fmt.Fprintf(w, "accepted     %.0f objects/s\n", float64(ok*mix.Objects)/res.Elapsed.Seconds())
+	appliedSecs := done.Sub(start).Seconds()
+	fmt.Fprintf(w, "applied      %.0f objects in %.1fs after the start = %.0f objects/s end to end (caught up %.1fs after the load)\n",
+		applied1-applied0, appliedSecs, (applied1-applied0)/appliedSecs, appliedSecs-res.Elapsed.Seconds())
 	if srv != nil {
 		if rss, err := srv.PeakRSS(); err == nil {
 			fmt.Fprintf(w, "server RSS   peak %.1f MiB\n", float64(rss)/(1<<20))
