@@ -70,29 +70,29 @@ type PushToken struct {
 // User is Braze's user export object; fields are omitted when empty or not
 // selected, as Braze omits missing fields.
 type User struct {
-	CreatedAt        string          `json:"created_at,omitempty"`
-	ExternalID       string          `json:"external_id,omitempty"`
-	UserAliases      []brazen.Alias  `json:"user_aliases,omitempty"`
-	BrazeID          string          `json:"braze_id,omitempty"`
-	FirstName        any             `json:"first_name,omitempty"`
-	LastName         any             `json:"last_name,omitempty"`
-	Email            string          `json:"email,omitempty"`
-	DOB              any             `json:"dob,omitempty"`
-	HomeCity         any             `json:"home_city,omitempty"`
-	Country          any             `json:"country,omitempty"`
-	Phone            string          `json:"phone,omitempty"`
-	Language         any             `json:"language,omitempty"`
-	TimeZone         any             `json:"time_zone,omitempty"`
-	LastCoordinates  []any           `json:"last_coordinates,omitempty"`
-	Gender           any             `json:"gender,omitempty"`
-	TotalRevenue     *float64        `json:"total_revenue,omitempty"`
-	RandomBucket     *int            `json:"random_bucket,omitempty"`
-	PushSubscribe    any             `json:"push_subscribe,omitempty"`
-	EmailSubscribe   any             `json:"email_subscribe,omitempty"`
-	CustomAttributes map[string]any  `json:"custom_attributes,omitempty"`
-	CustomEvents     []Summary       `json:"custom_events,omitempty"`
-	Purchases        []Summary       `json:"purchases,omitempty"`
-	PushTokens       []PushToken     `json:"push_tokens,omitempty"`
+	CreatedAt        string         `json:"created_at,omitempty"`
+	ExternalID       string         `json:"external_id,omitempty"`
+	UserAliases      []brazen.Alias `json:"user_aliases,omitempty"`
+	BrazeID          string         `json:"braze_id,omitempty"`
+	FirstName        any            `json:"first_name,omitempty"`
+	LastName         any            `json:"last_name,omitempty"`
+	Email            string         `json:"email,omitempty"`
+	DOB              any            `json:"dob,omitempty"`
+	HomeCity         any            `json:"home_city,omitempty"`
+	Country          any            `json:"country,omitempty"`
+	Phone            string         `json:"phone,omitempty"`
+	Language         any            `json:"language,omitempty"`
+	TimeZone         any            `json:"time_zone,omitempty"`
+	LastCoordinates  []any          `json:"last_coordinates,omitempty"`
+	Gender           any            `json:"gender,omitempty"`
+	TotalRevenue     *float64       `json:"total_revenue,omitempty"`
+	RandomBucket     *int           `json:"random_bucket,omitempty"`
+	PushSubscribe    any            `json:"push_subscribe,omitempty"`
+	EmailSubscribe   any            `json:"email_subscribe,omitempty"`
+	CustomAttributes map[string]any `json:"custom_attributes,omitempty"`
+	CustomEvents     []Summary      `json:"custom_events,omitempty"`
+	Purchases        []Summary      `json:"purchases,omitempty"`
+	PushTokens       []PushToken    `json:"push_tokens,omitempty"`
 }
 
 // RandomBucket is the profile's random bucket number (0–9999), fixed for

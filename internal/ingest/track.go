@@ -81,9 +81,28 @@ func ParseTrack(body []byte, lim TrackLimits, now time.Time) (*Track, error) {
 		return nil, &brazen.Error{Code: brazen.EINVALID, Message: "Bad Request",
 			Details: []string{"the request body is not valid UTF-8"}}
 	}
-	var top map[string]json.RawMessage
-	if err := httpx.DecodeJSON(body, &top); err != nil {
-		return nil, err
+	// One validating pass; after it the body is walked with trackMembers and
+	// trackElements, which rely on it being valid. DecodeJSON words the
+	// error when it is not.
+	if !json.Valid(body) {
+		var v json.RawMessage
+		if err := httpx.DecodeJSON(body, &v); err != nil {
+			return nil, err
+		}
+	}
+	var top [len(trackArrays)]json.RawMessage
+	switch body = bytes.TrimSpace(body); body[0] {
+	case '{':
+		trackMembers(body, func(key string, val json.RawMessage) {
+			if i := trackArrayIndex(key); i >= 0 {
+				top[i] = val // the last of duplicate keys wins, as in encoding/json
+			}
+		})
+	case 'n':
+		// null: no arrays
+	default:
+		return nil, &brazen.Error{Code: brazen.EINVALID, Message: "Bad Request",
+			Details: []string{"the request body must be an object, not " + trackKind(body)}}
 	}
 	tr := &Track{}
 	has := [len(trackArrays)]*bool{&tr.HasAttributes, &tr.HasEvents, &tr.HasPurchases}
@@ -91,18 +110,15 @@ func ParseTrack(body []byte, lim TrackLimits, now time.Time) (*Track, error) {
 	var items [len(trackArrays)][]json.RawMessage
 	total := 0
 	for i, name := range trackArrays {
-		raw, ok := top[name]
-		if !ok || trackNull(raw) {
+		raw := top[i]
+		if raw == nil || trackNull(raw) {
 			continue
 		}
 		if raw[0] != '[' {
 			return nil, &brazen.Error{Code: brazen.EINVALID, Message: "Bad Request",
 				Details: []string{fmt.Sprintf("'%s' must be an array of objects, not %s", name, trackKind(raw))}}
 		}
-		if err := json.Unmarshal(raw, &items[i]); err != nil {
-			return nil, &brazen.Error{Code: brazen.EINVALID, Message: "Bad Request",
-				Details: []string{fmt.Sprintf("'%s' must be an array of objects", name)}, Err: err}
-		}
+		items[i] = trackElements(raw)
 		*has[i] = true
 		total += len(items[i])
 		if lim.PerArray && lim.MaxObjects > 0 && len(items[i]) > lim.MaxObjects {
@@ -175,10 +191,11 @@ func trackUserKey(id brazen.Identifier) string {
 // parseTrackObject parses item number of array. A non-empty message is the
 // object's error.
 func parseTrackObject(array string, item json.RawMessage, now time.Time) (Op, string) {
-	var obj map[string]json.RawMessage
-	if trackNull(item) || item[0] != '{' || json.Unmarshal(item, &obj) != nil {
+	if item[0] != '{' {
 		return Op{}, fmt.Sprintf("each item of '%s' must be an object", array)
 	}
+	obj := make(map[string]json.RawMessage, 16)
+	trackMembers(item, func(key string, val json.RawMessage) { obj[key] = val })
 	switch array {
 	case trackAttributes:
 		return parseTrackAttributes(obj)
@@ -380,10 +397,11 @@ func parseTrackIdentifier(obj map[string]json.RawMessage) (brazen.Identifier, st
 
 func parseTrackAlias(raw json.RawMessage) (*brazen.Alias, string) {
 	const msgShape = "'user_alias' must be an object with 'alias_name' and 'alias_label'"
-	var m map[string]json.RawMessage
-	if raw[0] != '{' || json.Unmarshal(raw, &m) != nil {
+	if raw[0] != '{' {
 		return nil, msgShape
 	}
+	m := make(map[string]json.RawMessage, 2)
+	trackMembers(raw, func(key string, val json.RawMessage) { m[key] = val })
 	var a brazen.Alias
 	for _, f := range [...]struct {
 		key string
@@ -482,23 +500,13 @@ func parseTrackProperties(raw json.RawMessage, maxNested int) (json.RawMessage, 
 	if raw[0] != '{' {
 		return nil, "'properties' must be an object"
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return nil, "'properties' must be an object"
-	}
-	nested, n := false, 0
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, "'properties' must be an object"
+	nested, n, msg := false, 0, ""
+	trackMembers(raw, func(key string, v json.RawMessage) {
+		if msg != "" {
+			return
 		}
-		key, _ := tok.(string)
-		if msg := trackPropertyKeyError(key); msg != "" {
-			return nil, msg
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, "'properties' must be an object"
+		if msg = trackPropertyKeyError(key); msg != "" {
+			return
 		}
 		n++
 		switch v[0] {
@@ -506,18 +514,20 @@ func parseTrackProperties(raw json.RawMessage, maxNested int) (json.RawMessage, 
 			nested = true
 		case '"':
 			if s, _ := trackString(v); utf8.RuneCountInString(s) > trackMaxName {
-				return nil, fmt.Sprintf("'properties.%s' must be a string of at most %d characters", trackShorten(key), trackMaxName)
+				msg = fmt.Sprintf("'properties.%s' must be a string of at most %d characters", trackShorten(key), trackMaxName)
 			}
 		}
+	})
+	if msg != "" {
+		return nil, msg
 	}
 	if n == 0 {
 		return nil, ""
 	}
+	// A copy, compact: the ingest log keeps it, not the request body.
 	var buf bytes.Buffer
 	buf.Grow(len(raw))
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, "'properties' must be an object"
-	}
+	json.Compact(&buf, raw) // raw is valid JSON
 	if nested && buf.Len() > maxNested {
 		return nil, fmt.Sprintf("'properties' holding arrays or objects must be at most %d KB; these are %d bytes", maxNested>>10, buf.Len())
 	}
@@ -632,3 +642,90 @@ const iso4217Codes = " " +
 	"XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG " +
 	// withdrawn since 2015
 	"ANG BYR CUC HRK LTL MRO SLL STD VEF ZWL "
+
+func trackArrayIndex(key string) int {
+	for i, name := range trackArrays {
+		if key == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// The body's JSON was validated once; these walk it without validating
+// again, so they must only ever see valid JSON.
+
+// trackMembers calls fn with each member of the valid JSON object b, in
+// order.
+func trackMembers(b []byte, fn func(key string, val json.RawMessage)) {
+	i := trackSpace(b, 1) // after '{'
+	for i < len(b) && b[i] == '"' {
+		end := trackValueEnd(b, i)
+		key, _ := trackString(b[i:end])
+		i = trackSpace(b, end) + 1 // after ':'
+		i = trackSpace(b, i)
+		end = trackValueEnd(b, i)
+		fn(key, b[i:end:end])
+		i = trackSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = trackSpace(b, i+1)
+		}
+	}
+}
+
+// trackElements returns the elements of the valid JSON array b.
+func trackElements(b []byte) []json.RawMessage {
+	var out []json.RawMessage
+	i := trackSpace(b, 1) // after '['
+	for i < len(b) && b[i] != ']' {
+		end := trackValueEnd(b, i)
+		out = append(out, b[i:end:end])
+		i = trackSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = trackSpace(b, i+1)
+		}
+	}
+	return out
+}
+
+func trackSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// trackValueEnd returns the index just after the valid JSON value that
+// starts at b[i].
+func trackValueEnd(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		default:
+			if depth == 0 {
+				// A number or a literal: it ends at a delimiter.
+				j := i
+				for j < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[j])) {
+					j++
+				}
+				return j
+			}
+		}
+	}
+	return i
+}
