@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -92,9 +93,9 @@ type App struct {
 	// bootstrapped a new workspace, "" otherwise. The caller shows it once.
 	FirstKey string
 
-	restLn, consoleLn   net.Listener
-	restSrv, consoleSrv *http.Server
-	closeOnce           sync.Once
+	restLn, consoleLn, pprofLn    net.Listener
+	restSrv, consoleSrv, pprofSrv *http.Server
+	closeOnce                     sync.Once
 }
 
 // Open builds the instance and binds its listeners; Run serves them.
@@ -143,7 +144,17 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpx.NewMetrics(reg)
-	reg.MustRegister(
+	commitSeconds := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "brazen_ingest_commit_seconds",
+		Help:    "Time to make one group commit of the ingest log durable.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1}})
+	commitRecords := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "brazen_ingest_commit_records",
+		Help:    "Requests (log records) acknowledged by one group commit.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}})
+	a.users.Log().Observe = func(d time.Duration, n int) {
+		commitSeconds.Observe(d.Seconds())
+		commitRecords.Observe(float64(n))
+	}
+	reg.MustRegister(commitSeconds, commitRecords,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "brazen_ingest_log_head",
 			Help: "Sequence number of the newest record appended to the ingest log."},
 			func() float64 { return float64(a.users.Log().Head()) }),
@@ -182,6 +193,17 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 			return nil, &config.SettingError{Setting: "console_addr", Value: cfg.ConsoleAddr, Reason: err.Error()}
 		}
 		a.consoleSrv = newServer(httpx.Observe("console", admin, logger, metrics, ids), logger)
+	}
+	if cfg.PprofAddr != "" {
+		if a.pprofLn, err = net.Listen("tcp", cfg.PprofAddr); err != nil {
+			return nil, &config.SettingError{Setting: "pprof_addr", Value: cfg.PprofAddr, Reason: err.Error()}
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		a.pprofSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	}
 	return a, nil
 }
@@ -266,6 +288,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.consoleSrv != nil {
 		go serve(a.consoleSrv, a.consoleLn)
 	}
+	if a.pprofSrv != nil {
+		go serve(a.pprofSrv, a.pprofLn)
+	}
 	a.logger.Info("serving", "instance", a.cfg.Instance, "addr", a.Addr(), "console_addr", a.ConsoleAddr(),
 		"store", storeKind(a.cfg), "version", BuildVersion())
 
@@ -278,7 +303,7 @@ func (a *App) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	for _, srv := range []*http.Server{a.restSrv, a.consoleSrv} {
+	for _, srv := range []*http.Server{a.restSrv, a.consoleSrv, a.pprofSrv} {
 		if srv == nil {
 			continue
 		}
@@ -298,7 +323,7 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
-		for _, ln := range []net.Listener{a.restLn, a.consoleLn} {
+		for _, ln := range []net.Listener{a.restLn, a.consoleLn, a.pprofLn} {
 			if ln != nil {
 				ln.Close()
 			}

@@ -28,6 +28,7 @@ type Config struct {
 	Store           string            // store URL; "" means sqlite in Data
 	Addr            string            // REST API listen address
 	ConsoleAddr     string            // console and admin API listen address; "" disables it
+	PprofAddr       string            // Go profiling (net/http/pprof) listen address; "" (default) disables it
 	Instance        string            // instance name, e.g. US-01
 	LogFormat       string            // text or json
 	LogLevel        string            // debug, info, warn or error
@@ -97,6 +98,7 @@ var settings = []*setting{
 	{name: "store", usage: "store URL: sqlite:///path/to/file.db (default: brazen.db in --data)", set: func(c *Config, v string) error { c.Store = v; return nil }},
 	{name: "addr", usage: "REST API listen address HOST:PORT", set: func(c *Config, v string) error { c.Addr = v; return nil }},
 	{name: "console-addr", usage: "console and admin API listen address HOST:PORT; empty disables it", set: func(c *Config, v string) error { c.ConsoleAddr = v; return nil }},
+	{name: "pprof-addr", usage: "serve Go's net/http/pprof profiles on this address (keep it private); empty disables it", set: func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{name: "instance", usage: "instance name, e.g. US-01 or EU-01", set: func(c *Config, v string) error { c.Instance = v; return nil }},
 	{name: "log-format", usage: "log format: text or json", set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{name: "log-level", usage: "log level: debug, info, warn or error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
@@ -334,6 +336,11 @@ func (c *Config) Validate() error {
 	if c.ConsoleAddr != "" {
 		if err := checkAddr(c.ConsoleAddr); err != nil {
 			return bad("console_addr", c.ConsoleAddr, err.Error())
+		}
+	}
+	if c.PprofAddr != "" {
+		if err := checkAddr(c.PprofAddr); err != nil {
+			return bad("pprof_addr", c.PprofAddr, err.Error())
 		}
 	}
 	if _, _, err := ParseStoreURL(c.StoreURL()); err != nil {

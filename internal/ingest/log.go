@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync/atomic"
+	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 )
@@ -16,6 +17,10 @@ type Log struct {
 	reqs  chan *appendReq
 	head  atomic.Int64 // newest sequence number appended
 	wake  func()       // told after every commit (the applier's nudge)
+
+	// Observe, if set, is told how long each group commit took and how
+	// many records it held.
+	Observe func(d time.Duration, records int)
 }
 
 type appendReq struct {
@@ -96,7 +101,11 @@ func (l *Log) commit(ctx context.Context, batch []*appendReq) {
 	for i, r := range batch {
 		data[i] = r.data
 	}
+	start := time.Now()
 	first, err := l.store.AppendLog(ctx, data)
+	if l.Observe != nil {
+		l.Observe(time.Since(start), len(batch))
+	}
 	for i, r := range batch {
 		r.seq, r.err = first+int64(i), err
 		close(r.done)

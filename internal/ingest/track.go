@@ -101,8 +101,13 @@ func ParseTrack(body []byte, lim TrackLimits, now time.Time) (*Track, error) {
 	case 'n':
 		// null: no arrays
 	default:
+		// Worded as httpx.DecodeJSON words it for other endpoints.
+		kind := map[byte]string{'[': "array", '"': "string", 't': "bool", 'f': "bool"}[body[0]]
+		if kind == "" {
+			kind = "number"
+		}
 		return nil, &brazen.Error{Code: brazen.EINVALID, Message: "Bad Request",
-			Details: []string{"the request body must be an object, not " + trackKind(body)}}
+			Details: []string{"the request body must be an object, not " + kind}}
 	}
 	tr := &Track{}
 	has := [len(trackArrays)]*bool{&tr.HasAttributes, &tr.HasEvents, &tr.HasPurchases}
@@ -152,12 +157,14 @@ func ParseTrack(body []byte, lim TrackLimits, now time.Time) (*Track, error) {
 			if msg == "" && perUser != nil {
 				key := trackUserKey(op.ID)
 				if perUser[key]++; perUser[key] > lim.MaxPerUser {
-					msg = fmt.Sprintf("a request may hold at most %d objects for one user", lim.MaxPerUser)
+					op, msg = Op{}, fmt.Sprintf("a request may hold at most %d objects for one user", lim.MaxPerUser)
 				}
 			}
 			if msg != "" {
 				tr.Errors = append(tr.Errors, ObjectError{Type: msg, InputArray: name, Index: j})
-				continue
+				if op.Kind == "" {
+					continue // refused whole; otherwise partly applied (see parseTrackAttributes)
+				}
 			}
 			tr.Ops = append(tr.Ops, op)
 			*accepted[i]++
@@ -188,13 +195,13 @@ func trackUserKey(id brazen.Identifier) string {
 	return "p\x00" + id.Phone
 }
 
-// parseTrackObject parses item number of array. A non-empty message is the
+// parseTrackObject parses one item of array. A non-empty message is the
 // object's error.
 func parseTrackObject(array string, item json.RawMessage, now time.Time) (Op, string) {
 	if item[0] != '{' {
 		return Op{}, fmt.Sprintf("each item of '%s' must be an object", array)
 	}
-	obj := make(map[string]json.RawMessage, 16)
+	obj := make(map[string]json.RawMessage, 8)
 	trackMembers(item, func(key string, val json.RawMessage) { obj[key] = val })
 	switch array {
 	case trackAttributes:
@@ -241,11 +248,18 @@ func parseTrackAttributes(obj map[string]json.RawMessage) (Op, string) {
 	for _, k := range trackControlKeys {
 		delete(obj, k)
 	}
+	// profile.Parse returns an update together with an error when only the
+	// object's nested attributes are invalid: Braze drops those and applies
+	// the rest, and so the op is kept and the error reported.
 	u, err := profile.Parse(obj, merge)
-	if err != nil {
+	if u == nil {
 		return Op{}, err.Error()
 	}
-	return Op{Kind: KindAttributes, ID: id, UpdateExistingOnly: ueo, Attrs: u}, ""
+	op := Op{Kind: KindAttributes, ID: id, UpdateExistingOnly: ueo, Attrs: u}
+	if err != nil {
+		return op, err.Error()
+	}
+	return op, ""
 }
 
 func parseTrackEvent(obj map[string]json.RawMessage, now time.Time) (Op, string) {
@@ -597,6 +611,8 @@ func trackKind(raw json.RawMessage) string {
 	switch raw[0] {
 	case '{':
 		return "an object"
+	case '[':
+		return "an array"
 	case '"':
 		return "a string"
 	case 't', 'f':
@@ -719,11 +735,13 @@ func trackValueEnd(b []byte, i int) int {
 		default:
 			if depth == 0 {
 				// A number or a literal: it ends at a delimiter.
-				j := i
-				for j < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[j])) {
-					j++
+				for ; i < len(b); i++ {
+					switch b[i] {
+					case ',', '}', ']', ' ', '\t', '\n', '\r':
+						return i
+					}
 				}
-				return j
+				return i
 			}
 		}
 	}

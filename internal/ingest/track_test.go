@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -775,7 +777,9 @@ func FuzzParseTrack(f *testing.F) {
 			json.Unmarshal(top[name], &items)
 			n += len(items)
 		}
-		if len(tr.Ops)+len(tr.Errors) != n || len(tr.Ops) == 0 {
+		// An attributes object whose nested attributes alone are invalid is
+		// both an op and an error.
+		if len(tr.Ops)+len(tr.Errors) < n || len(tr.Ops) > n || len(tr.Errors) > n || len(tr.Ops) == 0 {
 			t.Fatalf("%d ops + %d errors for %d objects", len(tr.Ops), len(tr.Errors), n)
 		}
 		if tr.Attributes+tr.Events+tr.Purchases != len(tr.Ops) {
@@ -787,6 +791,51 @@ func FuzzParseTrack(f *testing.F) {
 			}
 			if op.Kind == KindEvent && op.Event.Time.After(trackNow) || op.Kind == KindPurchase && op.Purchase.Time.After(trackNow) {
 				t.Fatalf("time after now: %+v", op)
+			}
+		}
+	})
+}
+
+// FuzzTrackScan: the walkers ParseTrack uses on validated JSON agree with
+// encoding/json on every valid object and array.
+func FuzzTrackScan(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1,"b":[1,2,{"c":"]}"}],"d":"\"}","a":2}`,
+		` { "k\u00e9y" : "v\\" , "n" : -1.5e3 , "t" : true , "z" : null , "o" : { } , "e" : [ ] } `,
+		`[1, "two", [3], {"four": 4}, null, false, -0.5E-2]`,
+		"[\n]", `{}`, `"x"`, `12`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) || !utf8.Valid(b) {
+			return
+		}
+		b = bytes.TrimSpace(b)
+		switch b[0] {
+		case '{':
+			var want map[string]json.RawMessage
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]json.RawMessage{}
+			trackMembers(b, func(k string, v json.RawMessage) { got[k] = v })
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("members of %s (-encoding/json +trackMembers)\n%s", b, d)
+			}
+		case '[':
+			var want []json.RawMessage
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			if got := trackElements(b); len(want) != 0 || len(got) != 0 {
+				if d := cmp.Diff(want, got); d != "" {
+					t.Fatalf("elements of %s (-encoding/json +trackElements)\n%s", b, d)
+				}
+			}
+		default:
+			if end := trackValueEnd(b, 0); end != len(b) {
+				t.Fatalf("value %s ends at %d", b, end)
 			}
 		}
 	})
@@ -857,5 +906,23 @@ func BenchmarkParseTrack(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTrackNestedErrorKeepsOtherAttributes: an invalid value inside a nested
+// attribute drops the object's nested updates, not the object.
+func TestTrackNestedErrorKeepsOtherAttributes(t *testing.T) {
+	body := `{"attributes":[{"external_id":"u","first_name":"Ada","pet":{"born":{"$time":"not a date"}}}]}`
+	tr, err := ParseTrack([]byte(body), TrackLimitsDefault, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Ops) != 1 || tr.Attributes != 1 || len(tr.Errors) != 1 || tr.Errors[0].InputArray != "attributes" {
+		t.Fatalf("ops %d, attributes_processed %d, errors %+v", len(tr.Ops), tr.Attributes, tr.Errors)
+	}
+	p := &brazen.Profile{}
+	profile.Apply(p, tr.Ops[0].Attrs, time.Now())
+	if p.Standard["first_name"] != "Ada" || p.Custom["pet"] != nil {
+		t.Errorf("applied %v %v, want first_name only", p.Standard, p.Custom)
 	}
 }

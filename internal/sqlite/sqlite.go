@@ -30,39 +30,76 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// DB is the SQLite store.
+// DB is the SQLite store. The ingest log lives in a file of its own beside
+// the main one, so that appending to it (on the request path) never waits
+// for the applier's transactions on the main file: SQLite has one write
+// lock per file.
 type DB struct {
 	path  string
-	write *sql.DB // one connection, BEGIN IMMEDIATE
+	write *sql.DB // main file: one connection, BEGIN IMMEDIATE
 	read  *sql.DB
+	logw  *sql.DB // ingest log file, likewise, without automatic checkpoints
+	logr  *sql.DB
+	logc  *sql.DB // checkpoints the ingest log off the request path
+
+	lastTrim time.Time // of the ingest log; only Apply (the applier) touches it
 }
 
 var _ brazen.Store = (*DB)(nil)
 
-// Open opens (creating if needed) the database file at path. It does not
-// migrate: call Migrate.
+// LogPath returns the path of the ingest log file that goes with a store
+// file.
+func LogPath(path string) string { return strings.TrimSuffix(path, ".db") + "-ingest.db" }
+
+// Open opens (creating if needed) the database file at path and its ingest
+// log file. It does not migrate: call Migrate.
 func Open(path string) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating the data directory: %w", err)
 		}
 	}
+	db := &DB{path: path}
+	var err error
+	if db.write, db.read, err = openFile(path, ""); err != nil {
+		return nil, err
+	}
+	// The log's writer never checkpoints: a checkpoint copies pages and
+	// fsyncs the file, and an append that happened to trigger one would
+	// wait for it. Apply checkpoints the log through its own connection.
+	if db.logw, db.logr, err = openFile(LogPath(path), "&_pragma=wal_autocheckpoint(0)"); err != nil {
+		db.write.Close()
+		db.read.Close()
+		return nil, err
+	}
+	if db.logc, err = sql.Open("sqlite", fileURL(LogPath(path))); err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.logc.SetMaxOpenConns(1)
+	return db, nil
+}
+
+func fileURL(path string) string {
 	// synchronous(FULL): a commit is on disk before it is acknowledged, even
 	// across a power loss, not only a process crash.
-	params := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	u := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params
-	write, err := sql.Open("sqlite", u+"&_txlock=immediate")
-	if err != nil {
-		return nil, err
+	return "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+}
+
+// openFile opens one SQLite file as a single-connection writer (with extra
+// DSN parameters) and a reader pool.
+func openFile(path, writerParams string) (write, read *sql.DB, err error) {
+	u := fileURL(path)
+	if write, err = sql.Open("sqlite", u+"&_txlock=immediate"+writerParams); err != nil {
+		return nil, nil, err
 	}
 	write.SetMaxOpenConns(1)
-	read, err := sql.Open("sqlite", u+"&_pragma=query_only(1)")
-	if err != nil {
+	if read, err = sql.Open("sqlite", u+"&_pragma=query_only(1)"); err != nil {
 		write.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	read.SetMaxOpenConns(8)
-	db := &DB{path: path, write: write, read: read}
 	// Turning a new file to WAL takes an exclusive lock for which SQLite does
 	// not call the busy handler, so two processes creating the same store at
 	// once can see SQLITE_BUSY here despite busy_timeout: retry for as long.
@@ -70,11 +107,12 @@ func Open(path string) (*DB, error) {
 	for {
 		err = write.Ping()
 		if err == nil {
-			return db, nil
+			return write, read, nil
 		}
 		if !isBusy(err) || time.Now().After(deadline) {
-			db.Close()
-			return nil, fmt.Errorf("opening %s: %w", path, err)
+			write.Close()
+			read.Close()
+			return nil, nil, fmt.Errorf("opening %s: %w", path, err)
 		}
 		time.Sleep(time.Duration(5+rand.IntN(20)) * time.Millisecond)
 	}
@@ -82,7 +120,13 @@ func Open(path string) (*DB, error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	var errs []error
+	for _, c := range []*sql.DB{db.read, db.write, db.logr, db.logw, db.logc} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Ping checks that the database answers a read.
@@ -133,6 +177,9 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
 		return nil, fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	if err := db.migrateLog(ctx); err != nil {
+		return nil, fmt.Errorf("preparing the ingest log: %w", err)
 	}
 	var applied []int
 	for _, m := range all {

@@ -8,13 +8,39 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 )
 
-// AppendLog appends records in one transaction on the writer connection.
+// migrateLog creates the ingest log table. Sequence numbers must never go
+// back below what the applier has applied (they would be skipped), even if
+// the log file was lost: the sequence is raised to the applied position.
+func (db *DB) migrateLog(ctx context.Context) error {
+	if _, err := db.logw.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ingest_log (
+		seq  INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, even after trimming
+		data BLOB NOT NULL) STRICT`); err != nil {
+		return err
+	}
+	var pos int64
+	err := db.write.QueryRowContext(ctx, "SELECT position FROM applier_state WHERE id = 1").Scan(&pos)
+	if err != nil {
+		return nil // not migrated yet: a fresh store, nothing applied
+	}
+	head, err := db.LogHead(ctx)
+	if err != nil || head >= pos {
+		return err
+	}
+	if _, err := db.logw.ExecContext(ctx, "DELETE FROM sqlite_sequence WHERE name = 'ingest_log'"); err != nil {
+		return err
+	}
+	_, err = db.logw.ExecContext(ctx, "INSERT INTO sqlite_sequence (name, seq) VALUES ('ingest_log', ?)", pos)
+	return err
+}
+
+// AppendLog appends records in one transaction on the log file's writer.
 func (db *DB) AppendLog(ctx context.Context, records [][]byte) (int64, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.logw.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -41,7 +67,7 @@ func (db *DB) AppendLog(ctx context.Context, records [][]byte) (int64, error) {
 
 // ReadLog returns up to limit records after the given sequence number.
 func (db *DB) ReadLog(ctx context.Context, after int64, limit int) ([]brazen.LogRecord, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT seq, data FROM ingest_log WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	rows, err := db.logr.QueryContext(ctx, "SELECT seq, data FROM ingest_log WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +86,7 @@ func (db *DB) ReadLog(ctx context.Context, after int64, limit int) ([]brazen.Log
 // LogHead returns the newest sequence number ever appended.
 func (db *DB) LogHead(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64
-	err := db.read.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = 'ingest_log'").Scan(&seq)
+	err := db.logr.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = 'ingest_log'").Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -90,10 +116,21 @@ func (db *DB) Apply(ctx context.Context, fn func(brazen.UserTx) (int64, error)) 
 	if _, err := tx.ExecContext(ctx, "UPDATE applier_state SET position = ? WHERE id = 1 AND position < ?", pos, pos); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM ingest_log WHERE seq <= ?", pos); err != nil {
+	if err := tx.Commit(); err != nil {
 		return err
 	}
-	return tx.Commit()
+	// Trim the log only now that the position is durable, and at most once
+	// a second: a trim takes the log file's write lock, which appends (on
+	// the request path) wait for. Records left behind by a crash before a
+	// trim are skipped by ReadLog and removed by the next trim.
+	if now := time.Now(); now.Sub(db.lastTrim) >= time.Second {
+		db.lastTrim = now
+		if _, err := db.logw.ExecContext(ctx, "DELETE FROM ingest_log WHERE seq <= ?", pos); err != nil {
+			return err
+		}
+		_, err = db.logc.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	}
+	return err
 }
 
 // rowQuerier is what reads need: the read pool or the applier's transaction.

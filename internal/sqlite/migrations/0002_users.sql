@@ -1,11 +1,6 @@
--- User data: the ingest log, the applier's position, profiles with their
--- identifier indexes, events, purchases and daily rollups. Times are Unix
--- milliseconds.
-CREATE TABLE ingest_log (
-    seq  INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, even after trimming
-    data BLOB NOT NULL
-) STRICT;
-
+-- User data: the applier's position in the ingest log (which lives in its
+-- own file), profiles with their identifier indexes, events, purchases and
+-- daily rollups. Times are Unix milliseconds.
 CREATE TABLE applier_state (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
     position INTEGER NOT NULL
