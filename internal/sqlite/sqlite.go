@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -43,6 +44,13 @@ type DB struct {
 	logc  *sql.DB // checkpoints the ingest log off the request path
 
 	lastTrim time.Time // of the ingest log; only Apply (the applier) touches it
+
+	// The applier writes through a connection of its own, on which its
+	// statements stay prepared across transactions.
+	apply  *sql.DB
+	stmtMu sync.Mutex           // guards conn and stmts
+	conn   *sql.Conn            // taken from apply on first use
+	stmts  map[string]*sql.Stmt // prepared on conn, by query
 }
 
 var _ brazen.Store = (*DB)(nil)
@@ -64,6 +72,11 @@ func Open(path string) (*DB, error) {
 	if db.write, db.read, err = openFile(path, ""); err != nil {
 		return nil, err
 	}
+	if db.apply, err = sql.Open("sqlite", fileURL(path)+"&_txlock=immediate"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.apply.SetMaxOpenConns(1)
 	// The log's writer never checkpoints: a checkpoint copies pages and
 	// fsyncs the file, and an append that happened to trigger one would
 	// wait for it. Apply checkpoints the log through its own connection.
@@ -121,7 +134,13 @@ func openFile(path, writerParams string) (write, read *sql.DB, err error) {
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
-	for _, c := range []*sql.DB{db.read, db.write, db.logr, db.logw, db.logc} {
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	if db.conn != nil {
+		db.conn.Close()
+	}
+	for _, c := range []*sql.DB{db.read, db.write, db.apply, db.logr, db.logw, db.logc} {
 		if c != nil {
 			errs = append(errs, c.Close())
 		}

@@ -100,14 +100,19 @@ func (db *DB) AppliedPosition(ctx context.Context) (int64, error) {
 	return pos, err
 }
 
-// Apply runs fn in a write transaction and records its position.
+// Apply runs fn in a write transaction and records its position. It uses a
+// connection of its own (the applier's), on which statements stay prepared.
 func (db *DB) Apply(ctx context.Context, fn func(brazen.UserTx) (int64, error)) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+	conn, err := db.applyConn(ctx)
+	if err != nil {
+		return err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	utx := &userTx{q: tx, tx: tx}
+	utx := &userTx{db: db, tx: tx}
 	defer utx.close()
 	pos, err := fn(utx)
 	if err != nil {
@@ -194,13 +199,16 @@ func scanRef(s scanner) (brazen.ProfileRef, error) {
 	return r, nil
 }
 
+// byExternalIDQuery finds a primary external id, else a deprecated one, in
+// one statement.
+const byExternalIDQuery = "SELECT " + refColumns + ` FROM profiles WHERE external_id = ?1
+	UNION ALL
+	SELECT ` + refColumns + ` FROM profiles
+		WHERE braze_id = (SELECT braze_id FROM deprecated_external_ids WHERE external_id = ?1)
+	LIMIT 1`
+
 func byExternalID(ctx context.Context, q rowQuerier, id string) (brazen.ProfileRef, error) {
-	r, err := scanRef(q.QueryRowContext(ctx, "SELECT "+refColumns+" FROM profiles WHERE external_id = ?", id))
-	if !brazen.IsNotFound(err) {
-		return r, err
-	}
-	return scanRef(q.QueryRowContext(ctx, "SELECT "+refColumns+` FROM profiles
-		WHERE braze_id = (SELECT braze_id FROM deprecated_external_ids WHERE external_id = ?)`, id))
+	return scanRef(q.QueryRowContext(ctx, byExternalIDQuery, id))
 }
 
 func byAlias(ctx context.Context, q rowQuerier, a brazen.Alias) (brazen.ProfileRef, error) {
@@ -225,26 +233,47 @@ func refsBy(ctx context.Context, q rowQuerier, column, value string) ([]brazen.P
 	return out, rows.Err()
 }
 
-// userTx is the applier's transaction, with its statements prepared once.
+// userTx is the applier's transaction. Its statements are prepared once on
+// the writer connection (db.prepared) and bound to each transaction, so
+// SQLite parses each statement once per process, not once per batch.
 type userTx struct {
-	q     rowQuerier
+	db    *DB
 	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	stmts map[string]*sql.Stmt // bound to tx
 }
 
 func (t *userTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := t.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := t.tx.PrepareContext(ctx, query)
+	base, err := t.db.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	s := t.tx.StmtContext(ctx, base)
 	if t.stmts == nil {
 		t.stmts = map[string]*sql.Stmt{}
 	}
 	t.stmts[query] = s
 	return s, nil
+}
+
+// QueryRowContext and QueryContext make userTx a rowQuerier whose reads use
+// prepared statements.
+func (t *userTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := t.stmt(ctx, query)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, query, args...) // reports err the usual way
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+func (t *userTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
 }
 
 func (t *userTx) exec(ctx context.Context, query string, args ...any) error {
@@ -258,24 +287,56 @@ func (t *userTx) exec(ctx context.Context, query string, args ...any) error {
 
 func (t *userTx) close() {
 	for _, s := range t.stmts {
-		s.Close()
+		s.Close() // the tx's binding; the statement stays prepared on the connection
 	}
 }
 
+// applyConn returns the applier's connection to the main file.
+func (db *DB) applyConn(ctx context.Context) (*sql.Conn, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if db.conn == nil {
+		c, err := db.apply.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		db.conn = c
+	}
+	return db.conn, nil
+}
+
+// prepared returns a statement prepared once on the applier's connection.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := db.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.stmts == nil {
+		db.stmts = map[string]*sql.Stmt{}
+	}
+	db.stmts[query] = s
+	return s, nil
+}
+
 func (t *userTx) Profile(ctx context.Context, brazeID string) (*brazen.Profile, error) {
-	return profile(ctx, t.q, brazeID)
+	return profile(ctx, t, brazeID)
 }
 func (t *userTx) ByExternalID(ctx context.Context, id string) (brazen.ProfileRef, error) {
-	return byExternalID(ctx, t.q, id)
+	return byExternalID(ctx, t, id)
 }
 func (t *userTx) ByAlias(ctx context.Context, a brazen.Alias) (brazen.ProfileRef, error) {
-	return byAlias(ctx, t.q, a)
+	return byAlias(ctx, t, a)
 }
 func (t *userTx) ByEmail(ctx context.Context, email string) ([]brazen.ProfileRef, error) {
-	return refsBy(ctx, t.q, "email", strings.ToLower(email))
+	return refsBy(ctx, t, "email", strings.ToLower(email))
 }
 func (t *userTx) ByPhone(ctx context.Context, phone string) ([]brazen.ProfileRef, error) {
-	return refsBy(ctx, t.q, "phone", phone)
+	return refsBy(ctx, t, "phone", phone)
 }
 
 func nullString(s string) any {
@@ -351,25 +412,42 @@ func nullBytes(b []byte) any {
 	return string(b)
 }
 
-func (t *userTx) AddEvents(ctx context.Context, events []brazen.EventRecord) error {
-	for _, e := range events {
-		if err := t.exec(ctx, "INSERT INTO events (braze_id, name, time, app_id, properties) VALUES (?, ?, ?, ?, ?)",
-			e.BrazeID, e.Name, millis(e.Time), nullString(e.AppID), nullBytes(e.Properties)); err != nil {
+// rowsPerInsert is how many rows one multi-row INSERT writes.
+const rowsPerInsert = 64
+
+// insertRows inserts rows with multi-row INSERT statements of up to
+// rowsPerInsert rows: one statement execution per chunk, not per row.
+func (t *userTx) insertRows(ctx context.Context, head string, cols, n int, row func(i int, args []any)) error {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	args := make([]any, 0, cols*rowsPerInsert)
+	for start := 0; start < n; start += rowsPerInsert {
+		k := min(rowsPerInsert, n-start)
+		args = args[:cols*k]
+		for i := range k {
+			row(start+i, args[i*cols:(i+1)*cols])
+		}
+		query := head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", k), ", ")
+		if err := t.exec(ctx, query, args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+func (t *userTx) AddEvents(ctx context.Context, events []brazen.EventRecord) error {
+	return t.insertRows(ctx, "INSERT INTO events (braze_id, name, time, app_id, properties)", 5, len(events), func(i int, a []any) {
+		e := &events[i]
+		a[0], a[1], a[2], a[3], a[4] = e.BrazeID, e.Name, millis(e.Time), nullString(e.AppID), nullBytes(e.Properties)
+	})
+}
+
 func (t *userTx) AddPurchases(ctx context.Context, purchases []brazen.PurchaseRecord) error {
-	for _, p := range purchases {
-		if err := t.exec(ctx, `INSERT INTO purchases (braze_id, product_id, currency, price, quantity, time, app_id, properties)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.BrazeID, p.ProductID, p.Currency, p.Price, p.Quantity, millis(p.Time), nullString(p.AppID), nullBytes(p.Properties)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.insertRows(ctx, "INSERT INTO purchases (braze_id, product_id, currency, price, quantity, time, app_id, properties)", 8,
+		len(purchases), func(i int, a []any) {
+			p := &purchases[i]
+			a[0], a[1], a[2], a[3] = p.BrazeID, p.ProductID, p.Currency, p.Price
+			a[4], a[5], a[6], a[7] = p.Quantity, millis(p.Time), nullString(p.AppID), nullBytes(p.Properties)
+		})
 }
 
 func (t *userTx) AddRollups(ctx context.Context, rollups []brazen.Rollup) error {
