@@ -41,7 +41,8 @@ var (
 // server runs `brazen serve` in dir and waits until it listens.
 type server struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *bytes.Buffer // written by the reader goroutine until read is closed
+	read   chan struct{}
 	addr   string
 	key    string // the first admin key, if this start printed one
 }
@@ -58,10 +59,11 @@ func serve(t *testing.T, dir string, args ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stderr: &bytes.Buffer{}}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, read: make(chan struct{})}
+	t.Cleanup(func() { cmd.Process.Kill(); <-s.read; cmd.Wait() })
 	found := make(chan struct{})
 	go func() {
+		defer close(s.read)
 		sc := bufio.NewScanner(pipe)
 		signalled := false
 		for sc.Scan() {
@@ -88,7 +90,7 @@ func (s *server) stop(t *testing.T) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
+	go func() { <-s.read; done <- s.cmd.Wait() }() // read all of stderr before Wait closes the pipe
 	select {
 	case err := <-done:
 		if err != nil {
