@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -231,4 +234,99 @@ func TestNodeClient(t *testing.T) {
 		t.Fatalf("braze-api against brazen: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// TestKillAndReconcile kills the server with SIGKILL while clients track,
+// several times, and then reconciles: every write acknowledged with 201 is
+// present, and none was applied twice. Each request carries one event and
+// one increment for the same user, so a profile's counter must equal its
+// event count exactly (a record is applied whole, once), and both must be at
+// least the acknowledged count and at most the attempted count.
+func TestKillAndReconcile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts the server several times")
+	}
+	dir := t.TempDir()
+	const users, workers, rounds = 20, 8, 4
+	var mu sync.Mutex // guards acked and tried
+	acked, tried := make([]int, users), make([]int, users)
+	key := ""
+	for round := range rounds {
+		s := serve(t, dir)
+		if round == 0 {
+			key = s.key
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				client := &http.Client{Timeout: 5 * time.Second}
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					u := (w*7919 + i) % users
+					body := fmt.Sprintf(`{"attributes":[{"external_id":"k-%d","n":{"inc":1}}],"events":[{"external_id":"k-%d","name":"tick","time":"2026-11-20T10:00:00Z"}]}`, u, u)
+					req, _ := http.NewRequest("POST", "http://"+s.addr+"/users/track", strings.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+key)
+					mu.Lock()
+					tried[u]++
+					mu.Unlock()
+					resp, err := client.Do(req)
+					if err != nil {
+						continue // the server died under this request: it may or may not be stored
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == 201 {
+						mu.Lock()
+						acked[u]++
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		time.Sleep(time.Duration(700+round*300) * time.Millisecond)
+		s.cmd.Process.Signal(syscall.SIGKILL)
+		<-s.read
+		s.cmd.Wait()
+		close(stop)
+		wg.Wait()
+	}
+	s := serve(t, dir)
+	defer s.stop(t)
+	total := 0
+	for u := range users {
+		status, _, body := post(t, s.addr, key, "/users/export/ids",
+			fmt.Sprintf(`{"external_ids":["k-%d"],"fields_to_export":["custom_attributes","custom_events"]}`, u))
+		var out struct {
+			Users []struct {
+				Custom map[string]json.Number `json:"custom_attributes"`
+				Events []struct {
+					Count int `json:"count"`
+				} `json:"custom_events"`
+			} `json:"users"`
+		}
+		if err := json.Unmarshal([]byte(body), &out); err != nil || status != 200 {
+			t.Fatalf("export k-%d: %d %s", u, status, body)
+		}
+		n, events := 0, 0
+		if len(out.Users) == 1 {
+			c, _ := out.Users[0].Custom["n"].Int64()
+			n = int(c)
+			if len(out.Users[0].Events) == 1 {
+				events = out.Users[0].Events[0].Count
+			}
+		}
+		if n != events || n < acked[u] || n > tried[u] {
+			t.Errorf("k-%d: counter %d, events %d; acknowledged %d, attempted %d", u, n, events, acked[u], tried[u])
+		}
+		total += acked[u]
+	}
+	if total == 0 {
+		t.Fatal("no write was acknowledged")
+	}
+	t.Logf("%d kills; %d writes acknowledged, all present and applied once", rounds, total)
 }
