@@ -300,3 +300,40 @@ func TestBatchOverlay(t *testing.T) {
 		t.Errorf("deprecated id lost")
 	}
 }
+
+// TestBacklogPushesBack: when the applier falls too far behind, appends are
+// refused with ERATELIMITED (a 429) instead of piling up.
+func TestBacklogPushesBack(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "brazen.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := ingest.Open(t.Context(), db, slog.New(slog.NewTextHandler(io.Discard, nil)), ingest.ApplierOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.MaxLag = 5
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { svc.Log().Run(ctx); close(done) }() // the log runs, the applier does not
+	defer func() { cancel(); <-done }()
+	op := event(ext("u"), "e", t0)
+	for i := range 6 {
+		if _, err := svc.Append(t.Context(), []ingest.Op{op}); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	_, err = svc.Append(t.Context(), []ingest.Op{op})
+	if brazen.ErrorCode(err) != brazen.ERATELIMITED {
+		t.Fatalf("append over the backlog: %v, want ERATELIMITED", err)
+	}
+	// A read that must see the backlog gives up after ReadWait with 503.
+	svc.ReadWait = 50 * time.Millisecond
+	if err := svc.Sync(t.Context()); brazen.ErrorCode(err) != brazen.EUNAVAILABLE {
+		t.Fatalf("sync behind a stalled applier: %v, want EUNAVAILABLE", err)
+	}
+}
