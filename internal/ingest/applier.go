@@ -95,55 +95,95 @@ func (a *Applier) setPosition(seq int64) {
 	a.mu.Unlock()
 }
 
+// decoded is a batch of log records with their operations decoded.
+type decoded struct {
+	last int64  // sequence number of the batch's last record
+	ops  [][]Op // per record; nil for a record that could not be decoded
+	err  error  // reading failed
+}
+
+// read reads and decodes the log from position from onwards, one batch
+// ahead of the applier, so decoding overlaps with applying.
+func (a *Applier) read(ctx context.Context, from int64, out chan<- decoded) {
+	defer close(out)
+	pos := from
+	for ctx.Err() == nil {
+		recs, err := a.store.ReadLog(ctx, pos, batchRecords)
+		if err != nil {
+			select {
+			case out <- decoded{err: err}:
+			case <-ctx.Done():
+			}
+			return
+		}
+		if len(recs) == 0 {
+			select {
+			case <-a.wake:
+			case <-time.After(250 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		d := decoded{last: recs[len(recs)-1].Seq, ops: make([][]Op, len(recs))}
+		for i, r := range recs {
+			if err := json.Unmarshal(r.Data, &d.ops[i]); err != nil {
+				// Our own encoding: this is a bug, not bad input. Skip the
+				// record rather than stop applying everything after it.
+				a.logger.Error("undecodable ingest log record skipped", "seq", r.Seq, "err", err)
+				d.ops[i] = nil
+			}
+		}
+		select {
+		case out <- d:
+		case <-ctx.Done():
+			return
+		}
+		pos = d.last
+	}
+}
+
 // Run applies the log until ctx ends.
 func (a *Applier) Run(ctx context.Context) {
 	backoff := 10 * time.Millisecond
 	for ctx.Err() == nil {
-		recs, err := a.store.ReadLog(ctx, a.pos.Load(), batchRecords)
-		if err == nil && len(recs) > 0 {
-			err = a.apply(ctx, recs)
+		rctx, stop := context.WithCancel(ctx)
+		batches := make(chan decoded, 2)
+		go a.read(rctx, a.pos.Load(), batches)
+		var err error
+		for d := range batches {
+			if err = d.err; err == nil {
+				err = a.apply(ctx, d)
+			}
+			if err != nil {
+				break
+			}
+			backoff = 10 * time.Millisecond
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			a.logger.Error("applying the ingest log; retrying", "position", a.pos.Load(), "err", err)
-			a.cache.clear() // the failed batch may have changed cached profiles
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return
-			}
-			backoff = min(2*backoff, 5*time.Second)
+		stop()
+		for range batches { // let the reader finish
+		}
+		if err == nil || ctx.Err() != nil {
 			continue
 		}
-		backoff = 10 * time.Millisecond
-		if len(recs) == batchRecords {
-			continue
-		}
+		// Start again from the last applied position after a pause.
+		a.logger.Error("applying the ingest log; retrying", "position", a.pos.Load(), "err", err)
+		a.cache.clear() // the failed batch may have changed cached profiles
 		select {
-		case <-a.wake:
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(backoff):
 		case <-ctx.Done():
 			return
 		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 
-func (a *Applier) apply(ctx context.Context, recs []brazen.LogRecord) error {
+func (a *Applier) apply(ctx context.Context, d decoded) error {
 	var b *batch
 	var n int64
 	err := a.store.Apply(ctx, func(tx brazen.UserTx) (int64, error) {
 		b = newBatch(ctx, tx, a.cache, a.now())
 		n = 0
-		for _, r := range recs {
-			var ops []Op
-			if err := json.Unmarshal(r.Data, &ops); err != nil {
-				// Our own encoding: this is a bug, not bad input. Skip the
-				// record rather than stop applying everything after it.
-				a.logger.Error("undecodable ingest log record skipped", "seq", r.Seq, "err", err)
-				continue
-			}
+		for _, ops := range d.ops {
 			for i := range ops {
 				if err := b.apply(&ops[i]); err != nil {
 					return 0, err
@@ -154,7 +194,7 @@ func (a *Applier) apply(ctx context.Context, recs []brazen.LogRecord) error {
 		if err := b.flush(); err != nil {
 			return 0, err
 		}
-		return recs[len(recs)-1].Seq, nil
+		return d.last, nil
 	})
 	if err != nil {
 		return err
@@ -167,7 +207,7 @@ func (a *Applier) apply(ctx context.Context, recs []brazen.LogRecord) error {
 		}
 	}
 	a.Applied.Add(n)
-	a.setPosition(recs[len(recs)-1].Seq)
+	a.setPosition(d.last)
 	return nil
 }
 

@@ -72,7 +72,10 @@ func Open(path string) (*DB, error) {
 	if db.write, db.read, err = openFile(path, ""); err != nil {
 		return nil, err
 	}
-	if db.apply, err = sql.Open("sqlite", fileURL(path)+"&_txlock=immediate"); err != nil {
+	// The applier's connection gets a larger page cache (64 MiB): it reads
+	// and rewrites profile and index pages all over the file, and SQLite's
+	// default of 2 MiB would send most of those reads to the disk.
+	if db.apply, err = sql.Open("sqlite", fileURL(path)+"&_txlock=immediate&_pragma=cache_size(-65536)"); err != nil {
 		db.Close()
 		return nil, err
 	}
