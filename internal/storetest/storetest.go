@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) brazen.Store) {
 			tt.test(t, s)
 		})
 	}
+	t.Run("Users", func(t *testing.T) { runUsers(t, open) })
 }
 
 // base is a fixed creation time with millisecond precision, the precision
