@@ -76,6 +76,10 @@ type Rollup struct {
 // UserTx is the applier's transaction: reads see its own writes.
 type UserTx interface {
 	UserReader
+	// ProfilesByExternalID loads, in bulk, the profiles that the given
+	// primary or deprecated external ids name; ids that name nobody are
+	// absent from the map. The applier prefetches a batch's users with it.
+	ProfilesByExternalID(ctx context.Context, ids []string) (map[string]*Profile, error)
 	// PutProfile inserts or replaces a profile. identityChanged says its
 	// aliases or deprecated external ids changed, so their indexes must be
 	// rewritten (external_id, email and phone are always rewritten).

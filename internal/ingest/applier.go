@@ -183,6 +183,9 @@ func (a *Applier) apply(ctx context.Context, d decoded) error {
 	err := a.store.Apply(ctx, func(tx brazen.UserTx) (int64, error) {
 		b = newBatch(ctx, tx, a.cache, a.now())
 		n = 0
+		if err := b.prefetch(d.ops); err != nil {
+			return 0, err
+		}
 		for _, ops := range d.ops {
 			for i := range ops {
 				if err := b.apply(&ops[i]); err != nil {

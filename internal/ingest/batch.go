@@ -28,6 +28,12 @@ type batch struct {
 	byEmail map[string][]string
 	byPhone map[string][]string
 
+	// Prefetched: the profiles the batch's external ids named when it
+	// began (pre, by external id) and the ids that named nobody (absent).
+	pre    map[string]*brazen.Profile
+	preBID map[string]*brazen.Profile
+	absent map[string]bool
+
 	events    []brazen.EventRecord
 	purchases []brazen.PurchaseRecord
 	rollups   map[rollupKey]*brazen.Rollup
@@ -50,6 +56,50 @@ func newBatch(ctx context.Context, tx brazen.UserTx, cache *profileCache, now ti
 	}
 }
 
+// prefetch loads, in bulk, the profiles named by the external ids of ops,
+// so that applying them costs no lookup per operation, and notes the ids
+// that name nobody, so that a new user costs no lookup either.
+func (b *batch) prefetch(ops [][]Op) error {
+	seen := map[string]bool{}
+	var ids []string
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, rec := range ops {
+		for i := range rec {
+			add(rec[i].ID.ExternalID)
+			if t := rec[i].Target; t != nil {
+				add(t.ExternalID)
+			}
+			add(rec[i].NewExternalID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	found, err := b.tx.ProfilesByExternalID(b.ctx, ids)
+	if err != nil {
+		return err
+	}
+	b.pre, b.preBID, b.absent = map[string]*brazen.Profile{}, map[string]*brazen.Profile{}, map[string]bool{}
+	for _, id := range ids {
+		p := found[id]
+		if p == nil {
+			b.absent[id] = true
+			continue
+		}
+		if c := b.cache.get(p.BrazeID); c != nil {
+			p = c // the cached copy is the same state, and may already be shared
+		}
+		b.pre[id] = p
+		b.preBID[p.BrazeID] = p
+	}
+	return nil
+}
+
 // load returns the current profile with a braze id, nil if there is none.
 func (b *batch) load(id string) (*brazen.Profile, error) {
 	if e, ok := b.dirty[id]; ok {
@@ -59,6 +109,9 @@ func (b *batch) load(id string) (*brazen.Profile, error) {
 		return e.p, nil
 	}
 	if p := b.cache.get(id); p != nil {
+		return p, nil
+	}
+	if p := b.preBID[id]; p != nil {
 		return p, nil
 	}
 	p, err := b.tx.Profile(b.ctx, id)
@@ -99,6 +152,8 @@ func (b *batch) remove(p *brazen.Profile) {
 	b.dirty[p.BrazeID] = &entry{p: p, deleted: true}
 }
 
+var errNobody = brazen.Errorf(brazen.ENOTFOUND, "no such user")
+
 func appendOnce(list []string, id string) []string {
 	if slices.Contains(list, id) {
 		return list
@@ -119,8 +174,19 @@ func (b *batch) resolve(id brazen.Identifier) (*brazen.Profile, error) {
 	case id.BrazeID != "":
 		return b.load(id.BrazeID)
 	case id.ExternalID != "":
-		return b.resolveOne(b.byExt[id.ExternalID], func(p *brazen.Profile) bool { return hasExternalID(p, id.ExternalID) },
-			func() (brazen.ProfileRef, error) { return b.tx.ByExternalID(b.ctx, id.ExternalID) })
+		ext := id.ExternalID
+		return b.resolveOne(b.byExt[ext], func(p *brazen.Profile) bool { return hasExternalID(p, ext) },
+			func() (brazen.ProfileRef, error) {
+				// The prefetch answered for the state at the batch's start;
+				// the overlay, checked first, covers changes since.
+				if p := b.pre[ext]; p != nil {
+					return brazen.ProfileRef{BrazeID: p.BrazeID}, nil
+				}
+				if b.absent[ext] {
+					return brazen.ProfileRef{}, errNobody
+				}
+				return b.tx.ByExternalID(b.ctx, ext)
+			})
 	case id.Alias != nil:
 		a := *id.Alias
 		return b.resolveOne(b.byAlias[a], func(p *brazen.Profile) bool { return hasAlias(p, a) },

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
@@ -344,6 +346,78 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
+}
+
+// prefetchChunk bounds the ids of one IN (…) query.
+const prefetchChunk = 256
+
+func (t *userTx) ProfilesByExternalID(ctx context.Context, ids []string) (map[string]*brazen.Profile, error) {
+	type row struct {
+		ext, bid string
+		data     []byte
+	}
+	var rows []row
+	for start := 0; start < len(ids); start += prefetchChunk {
+		chunk := ids[start:min(start+prefetchChunk, len(ids))]
+		in := strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		for _, q := range []string{
+			"SELECT external_id, braze_id, data FROM profiles WHERE external_id IN (" + in + ")",
+			`SELECT d.external_id, p.braze_id, p.data FROM deprecated_external_ids d
+				JOIN profiles p ON p.braze_id = d.braze_id WHERE d.external_id IN (` + in + ")",
+		} {
+			rs, err := t.QueryContext(ctx, q, args...)
+			if err != nil {
+				return nil, err
+			}
+			for rs.Next() {
+				var r row
+				if err := rs.Scan(&r.ext, &r.bid, &r.data); err != nil {
+					rs.Close()
+					return nil, err
+				}
+				rows = append(rows, r)
+			}
+			if err := rs.Close(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Decoding is the expensive part: spread it over the cores.
+	byBID := map[string]*brazen.Profile{}
+	var order []row
+	for _, r := range rows {
+		if _, ok := byBID[r.bid]; !ok {
+			byBID[r.bid] = nil
+			order = append(order, r)
+		}
+	}
+	decoded := make([]*brazen.Profile, len(order))
+	errs := make([]error, len(order))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(order); i += workers {
+				decoded[i], errs[i] = decodeProfile(order[i].data)
+			}
+		})
+	}
+	wg.Wait()
+	for i, r := range order {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		byBID[r.bid] = decoded[i]
+	}
+	out := make(map[string]*brazen.Profile, len(rows))
+	for _, r := range rows {
+		out[r.ext] = byBID[r.bid]
+	}
+	return out, nil
 }
 
 func (t *userTx) PutProfile(ctx context.Context, p *brazen.Profile, identityChanged bool) error {
