@@ -105,8 +105,12 @@ func syncUser(p *brazen.Profile, op *ingest.Op) map[string]any {
 	}
 	switch op.Kind {
 	case ingest.KindAttributes:
-		if len(p.Custom) > 0 {
-			u["custom_attributes"] = p.Custom
+		if op.Attrs != nil && len(op.Attrs.Custom) > 0 {
+			touched := map[string]any{}
+			for _, c := range op.Attrs.Custom {
+				touched[c.Name] = p.Custom[c.Name] // nil (null) if the object unset it
+			}
+			u["custom_attributes"] = touched
 		}
 	case ingest.KindEvent:
 		if s := p.Events[op.Event.Name]; s != nil {

@@ -104,6 +104,7 @@ type UserStore interface {
 	AppliedPosition(ctx context.Context) (int64, error)
 	// Apply runs fn in one transaction. The records up to the position fn
 	// returns count as applied, atomically with fn's writes, and are
-	// removed from the log. If fn fails, nothing is written.
+	// removed from the log. If fn fails, nothing is written; if Apply
+	// returns an error, nothing was. One goroutine calls it at a time.
 	Apply(ctx context.Context, fn func(tx UserTx) (position int64, err error)) error
 }

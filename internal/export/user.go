@@ -133,7 +133,7 @@ func NewUser(p *brazen.Profile, fs FieldSet) *User {
 	if fs.has("phone") {
 		u.Phone = p.Phone
 	}
-	if loc, ok := std("current_location").(map[string]any); ok {
+	if loc, ok := p.Standard["current_location"].(map[string]any); ok && fs.has("last_coordinates") {
 		u.LastCoordinates = []any{loc["longitude"], loc["latitude"]}
 	}
 	if fs.has("total_revenue") {

@@ -304,7 +304,7 @@ func (b *batch) create(id brazen.Identifier) *brazen.Profile {
 	case id.Alias != nil:
 		p.Aliases = []brazen.Alias{*id.Alias}
 	case id.Email != "":
-		p.Email = id.Email
+		p.Email = profile.NormalizeEmail(id.Email)
 	case id.Phone != "":
 		p.Phone = id.Phone
 	default:

@@ -339,6 +339,10 @@ func Delete(body []byte) ([]Op, error) {
 			ops = append(ops, op)
 		}
 	default:
+		var n []json.RawMessage
+		if json.Unmarshal(m[field], &n) == nil && len(n) > MaxItems {
+			return nil, invalid("The max number of ids per request was exceeded")
+		}
 		list, _, err := items(m, field)
 		if err != nil {
 			return nil, err

@@ -106,14 +106,16 @@ func (l *Log) commit(ctx context.Context, batch []*appendReq) {
 	if l.Observe != nil {
 		l.Observe(time.Since(start), len(batch))
 	}
+	// The head moves before anyone is told: a read that follows an
+	// acknowledgement must wait for that record.
+	if err == nil {
+		l.head.Store(first + int64(len(batch)) - 1)
+	}
 	for i, r := range batch {
 		r.seq, r.err = first+int64(i), err
 		close(r.done)
 	}
-	if err == nil {
-		l.head.Store(first + int64(len(batch)) - 1)
-		if l.wake != nil {
-			l.wake()
-		}
+	if err == nil && l.wake != nil {
+		l.wake()
 	}
 }

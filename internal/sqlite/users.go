@@ -104,7 +104,11 @@ func (db *DB) AppliedPosition(ctx context.Context) (int64, error) {
 
 // Apply runs fn in a write transaction and records its position. It uses a
 // connection of its own (the applier's), on which statements stay prepared.
+// The transaction is not cut short by ctx: a batch is small, and finishing
+// it is simpler than recovering the shared connection from a cancelled
+// transaction. Apply is called by one goroutine at a time (the applier).
 func (db *DB) Apply(ctx context.Context, fn func(brazen.UserTx) (int64, error)) error {
+	ctx = context.WithoutCancel(ctx)
 	conn, err := db.applyConn(ctx)
 	if err != nil {
 		return err
@@ -129,15 +133,16 @@ func (db *DB) Apply(ctx context.Context, fn func(brazen.UserTx) (int64, error)) 
 	// Trim the log only now that the position is durable, and at most once
 	// a second: a trim takes the log file's write lock, which appends (on
 	// the request path) wait for. Records left behind by a crash before a
-	// trim are skipped by ReadLog and removed by the next trim.
+	// trim, or by a trim that failed, are skipped by ReadLog and removed by
+	// the next trim; so a trim's failure is not Apply's (the batch is
+	// applied, and reporting otherwise would make the caller apply it again).
 	if now := time.Now(); now.Sub(db.lastTrim) >= time.Second {
 		db.lastTrim = now
-		if _, err := db.logw.ExecContext(ctx, "DELETE FROM ingest_log WHERE seq <= ?", pos); err != nil {
-			return err
+		if _, err := db.logw.ExecContext(ctx, "DELETE FROM ingest_log WHERE seq <= ?", pos); err == nil {
+			db.logc.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 		}
-		_, err = db.logc.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 	}
-	return err
+	return nil
 }
 
 // rowQuerier is what reads need: the read pool or the applier's transaction.
@@ -364,10 +369,10 @@ func (t *userTx) ProfilesByExternalID(ctx context.Context, ids []string) (map[st
 		for i, id := range chunk {
 			args[i] = id
 		}
-		for _, q := range []string{
-			"SELECT external_id, braze_id, data FROM profiles WHERE external_id IN (" + in + ")",
+		for _, q := range []string{ // deprecated ids first: a primary id read later wins, as in ByExternalID
 			`SELECT d.external_id, p.braze_id, p.data FROM deprecated_external_ids d
 				JOIN profiles p ON p.braze_id = d.braze_id WHERE d.external_id IN (` + in + ")",
+			"SELECT external_id, braze_id, data FROM profiles WHERE external_id IN (" + in + ")",
 		} {
 			rs, err := t.QueryContext(ctx, q, args...)
 			if err != nil {
