@@ -34,12 +34,16 @@ type Applier struct {
 
 // ApplierOptions tunes an Applier.
 type ApplierOptions struct {
-	CacheSize int              // profiles kept in memory; 0: 100,000
+	CacheSize int              // profiles kept in memory; 0: 20,000
 	Now       func() time.Time // nil: time.Now
 }
 
-// batchRecords is how many log records one transaction applies at most.
-const batchRecords = 512
+// A batch (one store transaction) applies about batchOps operations, read
+// from the log readChunk records at a time.
+const (
+	batchOps  = 4096
+	readChunk = 64
+)
 
 // NewApplier returns an Applier starting at the store's applied position.
 func NewApplier(ctx context.Context, store brazen.UserStore, logger *slog.Logger, o ApplierOptions) (*Applier, error) {
@@ -48,7 +52,7 @@ func NewApplier(ctx context.Context, store brazen.UserStore, logger *slog.Logger
 		return nil, err
 	}
 	if o.CacheSize == 0 {
-		o.CacheSize = 100_000
+		o.CacheSize = 20_000
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -103,35 +107,46 @@ type decoded struct {
 }
 
 // read reads and decodes the log from position from onwards, one batch
-// ahead of the applier, so decoding overlaps with applying.
+// ahead of the applier, so decoding overlaps with applying. A batch holds
+// up to batchOps operations (whatever the records' sizes), which bounds the
+// memory a batch and its overlay take.
 func (a *Applier) read(ctx context.Context, from int64, out chan<- decoded) {
 	defer close(out)
 	pos := from
 	for ctx.Err() == nil {
-		recs, err := a.store.ReadLog(ctx, pos, batchRecords)
-		if err != nil {
-			select {
-			case out <- decoded{err: err}:
-			case <-ctx.Done():
+		d := decoded{last: pos}
+		n := 0
+		for n < batchOps {
+			recs, err := a.store.ReadLog(ctx, d.last, readChunk)
+			if err != nil {
+				select {
+				case out <- decoded{err: err}:
+				case <-ctx.Done():
+				}
+				return
 			}
-			return
+			for _, r := range recs {
+				var ops []Op
+				if err := json.Unmarshal(r.Data, &ops); err != nil {
+					// Our own encoding: this is a bug, not bad input. Skip the
+					// record rather than stop applying everything after it.
+					a.logger.Error("undecodable ingest log record skipped", "seq", r.Seq, "err", err)
+				}
+				d.ops = append(d.ops, ops)
+				d.last = r.Seq
+				n += len(ops)
+			}
+			if len(recs) < readChunk {
+				break
+			}
 		}
-		if len(recs) == 0 {
+		if len(d.ops) == 0 {
 			select {
 			case <-a.wake:
 			case <-time.After(250 * time.Millisecond):
 			case <-ctx.Done():
 			}
 			continue
-		}
-		d := decoded{last: recs[len(recs)-1].Seq, ops: make([][]Op, len(recs))}
-		for i, r := range recs {
-			if err := json.Unmarshal(r.Data, &d.ops[i]); err != nil {
-				// Our own encoding: this is a bug, not bad input. Skip the
-				// record rather than stop applying everything after it.
-				a.logger.Error("undecodable ingest log record skipped", "seq", r.Seq, "err", err)
-				d.ops[i] = nil
-			}
 		}
 		select {
 		case out <- d:
