@@ -817,3 +817,33 @@ func TestServeAddrFlagWithData(t *testing.T) {
 		t.Errorf("stderr does not name addr:\n%s", r.stderr)
 	}
 }
+
+// TestUsersGet prints a stored profile in Braze's export shape, found by
+// each kind of identifier.
+func TestUsersGet(t *testing.T) {
+	dir := t.TempDir()
+	store, _, err := app.OpenStore(t.Context(), "sqlite://"+filepath.Join(dir, "brazen.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &brazen.Profile{BrazeID: brazen.NewID(), ExternalID: "u1", Email: "ada@example.com",
+		Aliases: []brazen.Alias{{Name: "n1", Label: "crm"}}, Standard: map[string]any{"first_name": "Ada"},
+		CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	err = store.Apply(t.Context(), func(tx brazen.UserTx) (int64, error) { return 0, tx.PutProfile(t.Context(), p, true) })
+	store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"u1"}, {"--by", "email", "ADA@example.com"}, {"--by", "alias", "crm:n1"}, {"--by", "braze_id", p.BrazeID},
+	} {
+		r := mustRun(t, append([]string{"users", "get", "--data", dir}, args...)...)
+		var u map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &u); err != nil || u["external_id"] != "u1" || u["first_name"] != "Ada" {
+			t.Errorf("users get %v: %v\n%s", args, err, r.stdout)
+		}
+	}
+	wantExit(t, run(t, nil, "users", "get", "--data", dir, "nobody"), 1)
+	wantExit(t, run(t, nil, "users", "get", "--data", dir, "--by", "alias", "no-colon"), 2)
+	wantExit(t, run(t, nil, "users", "get", "--data", dir, "--by", "shoe", "x"), 2)
+}
