@@ -28,10 +28,7 @@ import (
 // Run runs the suite. open must return a new, empty store for every call;
 // Run migrates it before each subtest and closes it when the subtest ends.
 func Run(t *testing.T, open func(t *testing.T) brazen.Store) {
-	tests := []struct {
-		name string
-		test func(t *testing.T, s brazen.Store)
-	}{
+	tests := []storeTest{
 		{"Ping", testPing},
 		{"MigrateAgainAppliesNothing", testMigrateAgain},
 		{"DefaultWorkspace/CreatesOnce", testDefaultWorkspaceCreatesOnce},
@@ -53,6 +50,18 @@ func Run(t *testing.T, open func(t *testing.T) brazen.Store) {
 		{"AdminTokens/Touch", testTouchAdminToken},
 		{"AdminTokens/Delete", testDeleteAdminToken},
 	}
+	runTests(t, open, tests)
+	t.Run("Users", func(t *testing.T) { runUsers(t, open) })
+}
+
+// storeTest is one conformance test, run on a fresh, migrated store.
+type storeTest struct {
+	name string
+	test func(t *testing.T, s brazen.Store)
+}
+
+// runTests runs tests in parallel, each on its own store.
+func runTests(t *testing.T, open func(t *testing.T) brazen.Store, tests []storeTest) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -68,7 +77,6 @@ func Run(t *testing.T, open func(t *testing.T) brazen.Store) {
 			tt.test(t, s)
 		})
 	}
-	t.Run("Users", func(t *testing.T) { runUsers(t, open) })
 }
 
 // base is a fixed creation time with millisecond precision, the precision

@@ -24,10 +24,7 @@ import (
 // checks only that writing them works and is atomic with the rest; each
 // backend checks their rows in its own tests.
 func runUsers(t *testing.T, open func(t *testing.T) brazen.Store) {
-	tests := []struct {
-		name string
-		test func(t *testing.T, s brazen.Store)
-	}{
+	tests := []storeTest{
 		{"IngestLog/Empty", testLogEmpty},
 		{"IngestLog/AppendAndRead", testLogAppendAndRead},
 		{"IngestLog/ReadLimitAndAfter", testLogReadLimitAndAfter},
@@ -49,21 +46,7 @@ func runUsers(t *testing.T, open func(t *testing.T) brazen.Store) {
 		{"ProfilesByExternalID/ReadsOwnWrites", testProfilesByExternalIDOwnWrites},
 		{"ProfilesByExternalID/AgreesWithByExternalID", testProfilesByExternalIDAgrees},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			s := open(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			if _, err := s.Migrate(t.Context()); err != nil {
-				t.Fatalf("Migrate: %v", err)
-			}
-			tt.test(t, s)
-		})
-	}
+	runTests(t, open, tests)
 }
 
 func appendLog(t *testing.T, s brazen.Store, records ...string) int64 {
