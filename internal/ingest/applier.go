@@ -41,7 +41,7 @@ type ApplierOptions struct {
 // A batch (one store transaction) applies about batchOps operations, read
 // from the log readChunk records at a time.
 const (
-	batchOps  = 4096
+	batchOps  = 16384
 	readChunk = 64
 )
 
