@@ -2,7 +2,6 @@ package brazeapi
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,10 +11,9 @@ import (
 	"time"
 
 	"github.com/brazenhq/brazen/internal/auth"
+	"github.com/brazenhq/brazen/internal/golden"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestRouteTable checks the table against Braze's reference: every
 // permission exists, every pattern is unique, and it holds the 116 endpoints.
@@ -358,28 +356,8 @@ func TestErrorBodies(t *testing.T) {
 			}
 			b.WriteString("\n")
 			b.Write(w.Body.Bytes())
-			golden(t, filepath.Join("testdata", "errors", tt.name+".golden"), b.String())
+			golden.Check(t, filepath.Join("testdata", "errors", tt.name+".golden"), b.String())
 		})
-	}
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

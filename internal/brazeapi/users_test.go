@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/brazenhq/brazen/internal/export"
+	"github.com/brazenhq/brazen/internal/golden"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 )
 
@@ -1195,7 +1196,7 @@ func TestUsersGolden(t *testing.T) {
 			fmt.Fprintf(&b, "%d %s\n", w.Code, http.StatusText(w.Code))
 			fmt.Fprintf(&b, "Content-Type: %s\n\n", w.Header().Get("Content-Type"))
 			b.WriteString(stabilise(t, w.Body.String()))
-			golden(t, filepath.Join("testdata", "users", tt.name+".golden"), b.String())
+			golden.Check(t, filepath.Join("testdata", "users", tt.name+".golden"), b.String())
 		})
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,21 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/golden"
 	"github.com/brazenhq/brazen/internal/profile"
 )
-
-// Other test files of the package may declare -update too; declare it only
-// if they have not.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func trackUpdateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 var trackNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
@@ -149,28 +135,8 @@ func TestParseTrackFatal(t *testing.T) {
 				Message string   `json:"message"`
 				Errors  []string `json:"errors,omitempty"`
 			}{e.Message, e.Details}, "", "  ")
-			trackGolden(t, filepath.Join("testdata", "track", tt.name+".golden"), string(b)+"\n")
+			golden.Check(t, filepath.Join("testdata", "track", tt.name+".golden"), string(b)+"\n")
 		})
-	}
-}
-
-func trackGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if trackUpdateGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 
