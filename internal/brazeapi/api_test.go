@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -261,13 +262,10 @@ func TestRateLimits(t *testing.T) {
 	checkRate(t, h.do(request{method: "GET", path: "/campaigns/list", headers: bearer(key)}), 501, "250000", "249999", hourReset)
 }
 
-func checkRate(t *testing.T, w interface {
-	Header() http.Header
-}, status int, limit, remaining, reset string) {
+func checkRate(t *testing.T, w *httptest.ResponseRecorder, status int, limit, remaining, reset string) {
 	t.Helper()
-	rec := w.(interface{ Result() *http.Response }).Result()
 	h := w.Header()
-	got := [4]string{fmt.Sprint(rec.StatusCode), h.Get("X-RateLimit-Limit"), h.Get("X-RateLimit-Remaining"), h.Get("X-RateLimit-Reset")}
+	got := [4]string{fmt.Sprint(w.Code), h.Get("X-RateLimit-Limit"), h.Get("X-RateLimit-Remaining"), h.Get("X-RateLimit-Reset")}
 	want := [4]string{fmt.Sprint(status), limit, remaining, reset}
 	if got != want {
 		t.Fatalf("status, limit, remaining, reset = %v, want %v", got, want)

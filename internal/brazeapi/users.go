@@ -125,10 +125,12 @@ func syncUser(p *brazen.Profile, op *ingest.Op) map[string]any {
 	return u
 }
 
-// appendOps logs ops and answers with status and body.
+// appendOps logs ops (if any) and answers with status and body.
 func (a *API) appendOps(c *Call, ops []ingest.Op, status int, body map[string]any) error {
-	if _, err := a.users.Append(c.R.Context(), ops); err != nil {
-		return err
+	if len(ops) > 0 {
+		if _, err := a.users.Append(c.R.Context(), ops); err != nil {
+			return err
+		}
 	}
 	body["message"] = "success"
 	httpx.WriteJSON(c.W, status, body)
@@ -221,11 +223,6 @@ func (a *API) usersRename(c *Call) error {
 		renamed = append(renamed, r.Current)
 	}
 	body := map[string]any{"external_ids": renamed, "rename_errors": errs}
-	if len(ops) == 0 {
-		body["message"] = "success"
-		httpx.WriteJSON(c.W, http.StatusOK, body)
-		return nil
-	}
 	return a.appendOps(c, ops, http.StatusOK, body)
 }
 
@@ -264,11 +261,6 @@ func (a *API) usersRemove(c *Call) error {
 		}
 	}
 	body := map[string]any{"removed_ids": removed, "removal_errors": errs}
-	if len(ops) == 0 {
-		body["message"] = "success"
-		httpx.WriteJSON(c.W, http.StatusOK, body)
-		return nil
-	}
 	return a.appendOps(c, ops, http.StatusOK, body)
 }
 

@@ -58,9 +58,6 @@ func benchHTTP(ctx context.Context, env *Env, args []string) error {
 	if *conns < 1 || *duration <= 0 {
 		return usageError("--connections and --duration must be positive")
 	}
-	if (*url == "") != (*key == "") {
-		return usageError("give both --url and --key, or neither")
-	}
 
 	stop, srv, err := benchServer(ctx, url, key, *logLevel)
 	if err != nil {
@@ -108,6 +105,9 @@ func benchHTTP(ctx context.Context, env *Env, args []string) error {
 // benchServer starts a server for a benchmark unless url is given, with
 // every rate limit raised out of the way.
 func benchServer(ctx context.Context, url, key *string, logLevel string) (stop func(), srv *bench.Server, err error) {
+	if (*url == "") != (*key == "") {
+		return nil, nil, usageError("give both --url and --key, or neither")
+	}
 	if *url != "" {
 		return func() {}, nil, nil
 	}
@@ -154,9 +154,6 @@ func benchTrack(ctx context.Context, env *Env, args []string) error {
 		mix = bench.MixB(*users)
 	default:
 		return usageError("--mix must be a or b")
-	}
-	if (*url == "") != (*key == "") {
-		return usageError("give both --url and --key, or neither")
 	}
 	stop, srv, err := benchServer(ctx, url, key, *logLevel)
 	if err != nil {
