@@ -87,7 +87,7 @@ func TestAuthMatrix(t *testing.T) {
 		}
 		t.Run(e.pattern, func(t *testing.T) {
 			rq := request{method: e.method(), path: concretePath(e.path())}
-			if hasBody(rq.method) {
+			if hasBodyMethod(rq.method) {
 				rq.body = "{}"
 			}
 			for perm, key := range keys {

@@ -144,7 +144,3 @@ func concretePath(path string) string {
 		path = path[i+j+1:]
 	}
 }
-
-func hasBody(method string) bool {
-	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
-}

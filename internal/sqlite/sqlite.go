@@ -36,7 +36,6 @@ var migrationFiles embed.FS
 // for the applier's transactions on the main file: SQLite has one write
 // lock per file.
 type DB struct {
-	path  string
 	write *sql.DB // main file: one connection, BEGIN IMMEDIATE
 	read  *sql.DB
 	logw  *sql.DB // ingest log file, likewise, without automatic checkpoints
@@ -67,7 +66,7 @@ func Open(path string) (*DB, error) {
 			return nil, fmt.Errorf("creating the data directory: %w", err)
 		}
 	}
-	db := &DB{path: path}
+	db := &DB{}
 	var err error
 	if db.write, db.read, err = openFile(path, ""); err != nil {
 		return nil, err
