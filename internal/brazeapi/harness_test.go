@@ -3,7 +3,6 @@ package brazeapi
 import (
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
