@@ -157,13 +157,13 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	reg.MustRegister(commitSeconds, commitRecords,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "brazen_ingest_log_head",
 			Help: "Sequence number of the newest record appended to the ingest log."},
-			func() float64 { return float64(a.users.Log().Head()) }),
+			func() float64 { return float64(a.users.Head()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "brazen_ingest_applied_position",
 			Help: "Sequence number of the newest ingest log record applied to profiles."},
-			func() float64 { return float64(a.users.Applier().Position()) }),
+			func() float64 { return float64(a.users.Position()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "brazen_ingest_applied_operations_total",
 			Help: "User-data operations (attributes, events, purchases, identity changes) applied."},
-			func() float64 { return float64(a.users.Applier().Applied.Load()) }),
+			func() float64 { return float64(a.users.Applied()) }),
 	)
 	ids := httpx.NewIDs()
 

@@ -99,16 +99,10 @@ func (u *usersHarness) export(body string) []map[string]any {
 
 // settle waits until the applier has applied every record in the store's
 // log. Scenarios call it after their setup so that they test their own
-// request, not read-your-writes: that is TestUsersReadYourWrites' job, and
-// the service's own wait (Service.Sync) can miss a write acknowledged
-// microseconds earlier (see the BUG there).
+// request, not read-your-writes: that is TestUsersReadYourWrites' job.
 func (u *usersHarness) settle() {
 	u.t.Helper()
-	head, err := u.store.LogHead(u.t.Context())
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	if err := u.users.WaitFor(u.t.Context(), head); err != nil {
+	if err := u.users.Sync(u.t.Context()); err != nil {
 		u.t.Fatal(err)
 	}
 }

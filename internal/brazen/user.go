@@ -47,4 +47,7 @@ type Profile struct {
 	TotalRevenue float64             `json:"total_revenue,omitempty"`
 	CreatedAt    time.Time           `json:"created_at"`
 	UpdatedAt    time.Time           `json:"updated_at"`
+	// Version is the store's version of the profile, set when it is read
+	// or written (0: not stored yet); see UserTx.PutProfile.
+	Version int64 `json:"-"`
 }

@@ -5,22 +5,62 @@ import (
 	"time"
 )
 
-// LogRecord is one entry of the ingest log: one request's accepted
-// operations, encoded by the ingest package.
+// LogRecord is one entry of one partition of the ingest log: the part of
+// one request's accepted operations that falls in the partition, encoded by
+// the ingest package.
 type LogRecord struct {
-	Seq  int64
-	Data []byte
+	Partition int
+	Seq       int64
+	Data      []byte
 }
 
-// IngestLog is the durable, ordered log every user-data write goes through.
+// IngestLog is the durable log every user-data write goes through. It is
+// divided into partitions (one for SQLite, several for PostgreSQL), each
+// ordered and applied on its own, so that several appliers (on several
+// nodes) can share the work. Sequence numbers grow within a partition.
 type IngestLog interface {
-	// AppendLog appends records in one durable transaction, in order, and
-	// returns the sequence number of the first; the others follow it.
-	AppendLog(ctx context.Context, records [][]byte) (first int64, err error)
-	// ReadLog returns up to limit records with Seq > after, oldest first.
-	ReadLog(ctx context.Context, after int64, limit int) ([]LogRecord, error)
-	// LogHead returns the newest record's sequence number, 0 if none.
-	LogHead(ctx context.Context) (int64, error)
+	// Partitions returns the number of partitions, fixed when the store
+	// was created.
+	Partitions() int
+	// AppendLog appends records, each to its Partition, in one durable
+	// transaction, and sets each record's Seq. Within a partition, records
+	// are numbered in the order given, and a record is never visible to
+	// ReadLog before every record numbered below it in its partition.
+	AppendLog(ctx context.Context, records []LogRecord) error
+	// ReadLog returns up to limit records of a partition with Seq > after,
+	// oldest first.
+	ReadLog(ctx context.Context, partition int, after int64, limit int) ([]LogRecord, error)
+	// LogHeads returns each partition's newest sequence number (0 if none),
+	// indexed by partition.
+	LogHeads(ctx context.Context) ([]int64, error)
+}
+
+// Lease gives one node the right to apply one partition of the ingest log.
+// Epoch grows every time the partition changes hands, so a node that lost
+// its lease cannot commit a batch over its successor's.
+type Lease struct {
+	Partition int
+	Epoch     int64
+}
+
+// ErrLeaseLost is what Apply returns when the caller's lease is no longer
+// current: another node owns the partition now.
+var ErrLeaseLost = &Error{Code: ECONFLICT, Message: "the partition's lease was lost"}
+
+// Leases divides the ingest log's partitions among live nodes. A lease
+// lasts a time-to-live from its last renewal; a partition whose lease
+// expired may be claimed by any node.
+type Leases interface {
+	// Heartbeat records that node is alive for ttl and returns how many
+	// nodes are alive (node included).
+	Heartbeat(ctx context.Context, node string, ttl time.Duration) (live int, err error)
+	// ClaimLeases renews node's leases for ttl, then claims free or expired
+	// partitions (lowest first) until node holds want of them, and returns
+	// every lease node holds. A node may hold more than want; it gives
+	// extras back with ReleaseLeases.
+	ClaimLeases(ctx context.Context, node string, ttl time.Duration, want int) ([]Lease, error)
+	// ReleaseLeases gives up node's leases on partitions at once.
+	ReleaseLeases(ctx context.Context, node string, partitions []int) error
 }
 
 // ProfileRef is what identifier lookups return: enough to apply Braze's
@@ -80,9 +120,15 @@ type UserTx interface {
 	// primary or deprecated external ids name; ids that name nobody are
 	// absent from the map. The applier prefetches a batch's users with it.
 	ProfilesByExternalID(ctx context.Context, ids []string) (map[string]*Profile, error)
-	// PutProfile inserts or replaces a profile. identityChanged says its
-	// aliases or deprecated external ids changed, so their indexes must be
-	// rewritten (external_id, email and phone are always rewritten).
+	// PutProfile inserts p if p.Version is 0, or replaces the stored
+	// profile if it is still at p.Version, and sets p.Version to the new
+	// stored version. It fails with ECONFLICT if the store is not as
+	// expected: the profile exists already, changed since it was read, or
+	// another profile holds its external id (another partition's applier
+	// got there first; the caller retries with fresh reads).
+	// identityChanged says p's aliases or deprecated external ids changed,
+	// so their indexes must be rewritten (external_id, email and phone are
+	// always rewritten).
 	PutProfile(ctx context.Context, p *Profile, identityChanged bool) error
 	// DeleteProfile deletes a profile, its identifiers, events and purchases.
 	DeleteProfile(ctx context.Context, brazeID string) error
@@ -98,13 +144,18 @@ type UserTx interface {
 // and rollups.
 type UserStore interface {
 	IngestLog
+	Leases
 	UserReader
-	// AppliedPosition returns the sequence number of the newest log record
-	// the applier has applied.
-	AppliedPosition(ctx context.Context) (int64, error)
-	// Apply runs fn in one transaction. The records up to the position fn
-	// returns count as applied, atomically with fn's writes, and are
-	// removed from the log. If fn fails, nothing is written; if Apply
-	// returns an error, nothing was. One goroutine calls it at a time.
-	Apply(ctx context.Context, fn func(tx UserTx) (position int64, err error)) error
+	// AppliedPositions returns, for each partition, the sequence number of
+	// the newest record applied.
+	AppliedPositions(ctx context.Context) ([]int64, error)
+	// Apply runs fn in one transaction for the lease's partition. The
+	// partition's records up to the position fn returns count as applied,
+	// atomically with fn's writes, and may be removed from the log. If fn
+	// fails, nothing is written; if Apply returns an error, nothing was.
+	// Apply fails with ErrLeaseLost, writing nothing, if lease is not the
+	// partition's current one. One goroutine per partition calls it at a
+	// time; appliers of different partitions run concurrently, and a write
+	// that collides with another partition's fails with ECONFLICT.
+	Apply(ctx context.Context, lease Lease, fn func(tx UserTx) (position int64, err error)) error
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/brazenhq/brazen/internal/brazeapi"
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/cli"
+	"github.com/brazenhq/brazen/internal/storetest"
 )
 
 // result is what one run of the command printed and returned.
@@ -829,7 +830,7 @@ func TestUsersGet(t *testing.T) {
 	p := &brazen.Profile{BrazeID: brazen.NewID(), ExternalID: "u1", Email: "ada@example.com",
 		Aliases: []brazen.Alias{{Name: "n1", Label: "crm"}}, Standard: map[string]any{"first_name": "Ada"},
 		CreatedAt: time.Now(), UpdatedAt: time.Now()}
-	err = store.Apply(t.Context(), func(tx brazen.UserTx) (int64, error) { return 0, tx.PutProfile(t.Context(), p, true) })
+	err = storetest.Apply0(t.Context(), store, func(tx brazen.UserTx) (int64, error) { return 0, tx.PutProfile(t.Context(), p, true) })
 	store.Close()
 	if err != nil {
 		t.Fatal(err)

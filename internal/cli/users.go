@@ -62,7 +62,7 @@ func usersGet(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	profiles, err := ingest.NewService(store, nil, nil).Find(ctx, id)
+	profiles, err := ingest.Find(ctx, store, id)
 	if err != nil {
 		return err
 	}

@@ -3,39 +3,40 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 )
 
-// Applier applies the ingest log to profiles, in log order, one batch of
-// records per store transaction. The batch's effects and its log position
-// are committed together, so a crash neither loses nor repeats an
-// operation. Updates to one profile within a batch are coalesced into one
-// write.
+// Applier applies one partition of the ingest log to profiles, in log
+// order, one batch of records per store transaction, for as long as its
+// lease holds. The batch's effects and its log position are committed
+// together, so a crash neither loses nor repeats an operation. Updates to
+// one profile within a batch are coalesced into one write.
 type Applier struct {
 	store  brazen.UserStore
 	logger *slog.Logger
 	now    func() time.Time
 	cache  *profileCache
+	lease  brazen.Lease
+	pos    *positions
 
-	pos  atomic.Int64
-	wake chan struct{}
-
-	mu       sync.Mutex    // guards advanced
-	advanced chan struct{} // closed and replaced whenever pos moves
-
-	// Applied counts operations applied (for the benchmark and metrics).
-	Applied atomic.Int64
+	wake    chan struct{}
+	applied *atomic.Int64 // operations applied, shared by the node's appliers
 }
 
-// ApplierOptions tunes an Applier.
+// ApplierOptions tunes the appliers.
 type ApplierOptions struct {
-	CacheSize int              // profiles kept in memory; 0: 20,000
+	CacheSize int              // profiles kept in memory per node; 0: 20,000
 	Now       func() time.Time // nil: time.Now
+	// Node names this process in the store's leases; "" picks a random
+	// name. LeaseTTL is how long a lease lasts without renewal (0: 5 s):
+	// a dead node's partitions are taken over after about that long.
+	Node     string
+	LeaseTTL time.Duration
 }
 
 // A batch (one store transaction) applies about batchOps operations, read
@@ -48,58 +49,12 @@ const (
 	readChunk = 64
 )
 
-// NewApplier returns an Applier starting at the store's applied position.
-func NewApplier(ctx context.Context, store brazen.UserStore, logger *slog.Logger, o ApplierOptions) (*Applier, error) {
-	pos, err := store.AppliedPosition(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if o.CacheSize == 0 {
-		o.CacheSize = 20_000
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	a := &Applier{store: store, logger: logger, now: o.Now, cache: newProfileCache(o.CacheSize),
-		wake: make(chan struct{}, 1), advanced: make(chan struct{})}
-	a.pos.Store(pos)
-	return a, nil
-}
-
-// Position returns the sequence number of the newest applied record.
-func (a *Applier) Position() int64 { return a.pos.Load() }
-
 // Wake tells the applier that new records are in the log.
 func (a *Applier) Wake() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
 	}
-}
-
-// WaitFor waits until every record up to seq is applied, or ctx ends.
-func (a *Applier) WaitFor(ctx context.Context, seq int64) error {
-	for {
-		a.mu.Lock()
-		ch := a.advanced
-		a.mu.Unlock()
-		if a.pos.Load() >= seq {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (a *Applier) setPosition(seq int64) {
-	a.pos.Store(seq)
-	a.mu.Lock()
-	close(a.advanced)
-	a.advanced = make(chan struct{})
-	a.mu.Unlock()
 }
 
 // decoded is a batch of log records with their operations decoded.
@@ -120,7 +75,7 @@ func (a *Applier) read(ctx context.Context, from int64, out chan<- decoded) {
 		d := decoded{last: pos}
 		n := 0
 		for n < batchOps {
-			recs, err := a.store.ReadLog(ctx, d.last, readChunk)
+			recs, err := a.store.ReadLog(ctx, a.lease.Partition, d.last, readChunk)
 			if err != nil {
 				select {
 				case out <- decoded{err: err}:
@@ -160,13 +115,14 @@ func (a *Applier) read(ctx context.Context, from int64, out chan<- decoded) {
 	}
 }
 
-// Run applies the log until ctx ends.
+// Run applies the partition until ctx ends or the lease is lost.
 func (a *Applier) Run(ctx context.Context) {
 	backoff := 10 * time.Millisecond
+	p := a.lease.Partition
 	for ctx.Err() == nil {
 		rctx, stop := context.WithCancel(ctx)
 		batches := make(chan decoded, 2)
-		go a.read(rctx, a.pos.Load(), batches)
+		go a.read(rctx, a.pos.appliedAt(p), batches)
 		var err error
 		for d := range batches {
 			if err = d.err; err == nil {
@@ -183,9 +139,19 @@ func (a *Applier) Run(ctx context.Context) {
 		if err == nil || ctx.Err() != nil {
 			continue
 		}
-		// Start again from the last applied position after a pause.
-		a.logger.Error("applying the ingest log; retrying", "position", a.pos.Load(), "err", err)
 		a.cache.clear() // the failed batch may have changed cached profiles
+		if errors.Is(err, brazen.ErrLeaseLost) {
+			a.logger.Info("ingest log partition taken over by another node", "partition", p)
+			return
+		}
+		if brazen.ErrorCode(err) == brazen.ECONFLICT {
+			// Another partition's applier wrote a profile this batch read:
+			// apply the batch again over fresh reads, at once.
+			a.logger.Debug("ingest batch collided with another partition; retrying", "partition", p, "err", err)
+			continue
+		}
+		// Start again from the last applied position after a pause.
+		a.logger.Error("applying the ingest log; retrying", "partition", p, "position", a.pos.appliedAt(p), "err", err)
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
@@ -198,7 +164,7 @@ func (a *Applier) Run(ctx context.Context) {
 func (a *Applier) apply(ctx context.Context, d decoded) error {
 	var b *batch
 	var n int64
-	err := a.store.Apply(ctx, func(tx brazen.UserTx) (int64, error) {
+	err := a.store.Apply(ctx, a.lease, func(tx brazen.UserTx) (int64, error) {
 		b = newBatch(ctx, tx, a.cache, a.now())
 		n = 0
 		if err := b.prefetch(d.ops); err != nil {
@@ -227,8 +193,8 @@ func (a *Applier) apply(ctx context.Context, d decoded) error {
 			a.cache.put(e.p)
 		}
 	}
-	a.Applied.Add(n)
-	a.setPosition(d.last)
+	a.applied.Add(n)
+	a.pos.setApplied(a.lease.Partition, d.last)
 	return nil
 }
 

@@ -130,7 +130,7 @@ func TestUpdateExistingOnly(t *testing.T) {
 func TestOrderAcrossRecords(t *testing.T) {
 	w := newWorld(t)
 	var wg sync.WaitGroup
-	var last int64
+	var acks []ingest.Pos
 	var mu sync.Mutex
 	for range 20 {
 		wg.Go(func() {
@@ -141,13 +141,13 @@ func TestOrderAcrossRecords(t *testing.T) {
 					return
 				}
 				mu.Lock()
-				last = max(last, seq)
+				acks = append(acks, seq...)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	if err := w.svc.WaitFor(t.Context(), last); err != nil {
+	if err := w.svc.WaitFor(t.Context(), acks); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.get(ext("counter")).Custom["n"]; got != json.Number("200") {

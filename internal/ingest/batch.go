@@ -92,7 +92,11 @@ func (b *batch) prefetch(ops [][]Op) error {
 			continue
 		}
 		if c := b.cache.get(p.BrazeID); c != nil {
-			p = c // the cached copy is the same state, and may already be shared
+			if c.Version == p.Version {
+				p = c // the cached copy is the same state, and may already be shared
+			} else {
+				b.cache.remove(p.BrazeID) // another partition's applier changed it
+			}
 		}
 		b.pre[id] = p
 		b.preBID[p.BrazeID] = p

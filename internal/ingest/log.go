@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"encoding/json"
-	"sync/atomic"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
@@ -12,56 +11,115 @@ import (
 // Log appends operations to the store's ingest log with group commit: the
 // requests that arrive while one commit is being made to disk share the next
 // one, so one fsync acknowledges many requests.
+//
+// A request's operations are split by partition (see partitionOf): each
+// partition is applied on its own, possibly by another node.
 type Log struct {
 	store brazen.IngestLog
+	parts int
 	reqs  chan *appendReq
-	head  atomic.Int64 // newest sequence number appended
-	wake  func()       // told after every commit (the applier's nudge)
+	pos   *positions // heads move here after every commit
 
 	// Observe, if set, is told how long each group commit took and how
-	// many records it held.
-	Observe func(d time.Duration, records int)
+	// many requests it held.
+	Observe func(d time.Duration, requests int)
+}
+
+// Pos is where one record went: what a read that must see it waits for.
+type Pos struct {
+	Partition int
+	Seq       int64
 }
 
 type appendReq struct {
-	data []byte
-	seq  int64
+	recs []brazen.LogRecord
 	err  error
 	done chan struct{}
 }
 
-// maxBatch bounds one group commit.
+// maxBatch bounds the requests of one group commit.
 const maxBatch = 1024
 
-// NewLog returns a Log over store. wake, if not nil, is called after every
-// commit.
-func NewLog(store brazen.IngestLog, head int64, wake func()) *Log {
-	l := &Log{store: store, reqs: make(chan *appendReq, maxBatch), wake: wake}
-	l.head.Store(head)
-	return l
+func newLog(store brazen.IngestLog, pos *positions) *Log {
+	return &Log{store: store, parts: store.Partitions(), reqs: make(chan *appendReq, maxBatch), pos: pos}
 }
 
-// Head returns the newest sequence number appended.
-func (l *Log) Head() int64 { return l.head.Load() }
-
-// Append writes ops as one record and returns its sequence number once the
-// record is durable.
-func (l *Log) Append(ctx context.Context, ops []Op) (int64, error) {
-	data, err := json.Marshal(ops)
-	if err != nil {
-		return 0, err
+// partitionOf routes an operation. Operations that name their user by
+// external id alone (track objects and deletes) go to the external id's
+// partition, 1…n-1, so one user's writes stay in order and different
+// users' writes spread over the partitions. Everything else (aliases,
+// braze ids, emails, phones, identify, merge, renames) goes to partition 0,
+// in order among themselves; where such an operation meets a profile that
+// another partition is writing, the store's version check makes one of the
+// two appliers retry (brazen.UserTx.PutProfile).
+func partitionOf(op *Op, n int) int {
+	if n == 1 || op.ID.ExternalID == "" {
+		return 0
 	}
-	r := &appendReq{data: data, done: make(chan struct{})}
+	switch op.Kind {
+	case KindAttributes, KindEvent, KindPurchase, KindDelete:
+		return 1 + int(fnv64(op.ID.ExternalID)%uint64(n-1))
+	}
+	return 0
+}
+
+// fnv64 is FNV-1a: stable across processes, versions and machines.
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// Append writes ops, one record per partition they fall in, and returns
+// where they went once they are durable.
+func (l *Log) Append(ctx context.Context, ops []Op) ([]Pos, error) {
+	r := &appendReq{done: make(chan struct{})}
+	if l.parts == 1 {
+		data, err := json.Marshal(ops)
+		if err != nil {
+			return nil, err
+		}
+		r.recs = []brazen.LogRecord{{Data: data}}
+	} else {
+		by := make([][]Op, l.parts)
+		for i := range ops {
+			p := partitionOf(&ops[i], l.parts)
+			by[p] = append(by[p], ops[i])
+		}
+		for p, part := range by {
+			if len(part) == 0 {
+				continue
+			}
+			data, err := json.Marshal(part)
+			if err != nil {
+				return nil, err
+			}
+			r.recs = append(r.recs, brazen.LogRecord{Partition: p, Data: data})
+		}
+	}
+	if len(r.recs) == 0 {
+		return nil, nil
+	}
 	select {
 	case l.reqs <- r:
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return nil, ctx.Err()
 	}
 	// Once queued the record will be committed or fail; wait for the
 	// outcome even if the caller gives up, so that an acknowledgement is
 	// never sent for a record that is not durable and vice versa.
 	<-r.done
-	return r.seq, r.err
+	if r.err != nil {
+		return nil, r.err
+	}
+	out := make([]Pos, len(r.recs))
+	for i, rec := range r.recs {
+		out[i] = Pos{Partition: rec.Partition, Seq: rec.Seq}
+	}
+	return out, nil
 }
 
 // Run commits queued records until ctx ends, then commits what is queued
@@ -97,25 +155,37 @@ func (l *Log) Run(ctx context.Context) {
 }
 
 func (l *Log) commit(ctx context.Context, batch []*appendReq) {
-	data := make([][]byte, len(batch))
-	for i, r := range batch {
-		data[i] = r.data
+	n := 0
+	for _, r := range batch {
+		n += len(r.recs)
+	}
+	recs := make([]brazen.LogRecord, 0, n)
+	for _, r := range batch {
+		recs = append(recs, r.recs...)
 	}
 	start := time.Now()
-	first, err := l.store.AppendLog(ctx, data)
+	err := l.store.AppendLog(ctx, recs)
 	if l.Observe != nil {
 		l.Observe(time.Since(start), len(batch))
 	}
-	// The head moves before anyone is told: a read that follows an
-	// acknowledgement must wait for that record.
 	if err == nil {
-		l.head.Store(first + int64(len(batch)) - 1)
+		// The heads move before anyone is told: a read that follows an
+		// acknowledgement must wait for that record.
+		i := 0
+		for _, r := range batch {
+			for j := range r.recs {
+				r.recs[j].Seq = recs[i].Seq
+				r.recs[j].Data = nil
+				l.pos.appended(recs[i].Partition, recs[i].Seq)
+				i++
+			}
+		}
 	}
-	for i, r := range batch {
-		r.seq, r.err = first+int64(i), err
+	for _, r := range batch {
+		r.err = err
 		close(r.done)
 	}
-	if err == nil && l.wake != nil {
-		l.wake()
+	if err == nil {
+		l.pos.wakeAppliers()
 	}
 }

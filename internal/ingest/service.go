@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
@@ -14,50 +15,70 @@ import (
 // Service is what the API's user-data endpoints use: append operations,
 // wait for them to be applied, and read profiles by identifier.
 type Service struct {
-	store   brazen.UserStore
-	log     *Log
-	applier *Applier
-	// MaxLag is how many log records may wait for the applier before
+	store brazen.UserStore
+	log   *Log
+	pos   *positions
+	coord *coordinator
+
+	// MaxLag is how many log records may wait for the appliers before
 	// writes are refused with 429, so a backlog pushes back on clients
 	// instead of growing without bound.
 	MaxLag int64
-	// ReadWait bounds how long a read waits for the applier to reach the
+	// ReadWait bounds how long a read waits for the appliers to reach the
 	// writes made before it.
 	ReadWait time.Duration
-}
 
-// NewService returns a Service; Run its Log and Applier.
-func NewService(store brazen.UserStore, log *Log, applier *Applier) *Service {
-	return &Service{store: store, log: log, applier: applier, MaxLag: 50_000, ReadWait: 10 * time.Second}
+	applied atomic.Int64 // operations applied by this node
 }
 
 // Log returns the service's ingest log.
 func (s *Service) Log() *Log { return s.log }
 
-// Applier returns the service's applier.
-func (s *Service) Applier() *Applier { return s.applier }
+// Head returns the sum of the partitions' newest sequence numbers and
+// Position the sum of their applied positions, as far as this node knows:
+// they are equal when every known write is applied.
+func (s *Service) Head() int64 { h, _ := s.pos.sums(); return h }
+
+// Position: see Head.
+func (s *Service) Position() int64 { _, a := s.pos.sums(); return a }
+
+// Applied returns how many operations this node's appliers applied.
+func (s *Service) Applied() int64 { return s.applied.Load() }
+
+// Node returns the name under which this node holds leases.
+func (s *Service) Node() string { return s.coord.node }
 
 var errBacklog = &brazen.Error{Code: brazen.ERATELIMITED, Message: "Rate Limited",
 	Details: []string{"the server is applying earlier writes; retry with backoff"}}
 
-// Append durably logs ops (one request's accepted objects) and returns the
-// record's sequence number.
-func (s *Service) Append(ctx context.Context, ops []Op) (int64, error) {
-	if s.log.Head()-s.applier.Position() > s.MaxLag {
-		return 0, errBacklog
+// Append durably logs ops (one request's accepted objects) and returns
+// where they went.
+func (s *Service) Append(ctx context.Context, ops []Op) ([]Pos, error) {
+	if s.pos.lag() > s.MaxLag {
+		return nil, errBacklog
 	}
 	return s.log.Append(ctx, ops)
 }
 
-// Sync waits until every write acknowledged before now is applied, so a
-// read sees them. It gives up after ReadWait with 503.
-func (s *Service) Sync(ctx context.Context) error { return s.WaitFor(ctx, s.log.Head()) }
+// Sync waits until every write acknowledged before now, by any node, is
+// applied, so a read sees them. It gives up after ReadWait with 503.
+func (s *Service) Sync(ctx context.Context) error {
+	heads, err := s.store.LogHeads(ctx)
+	if err != nil {
+		return err
+	}
+	need := make([]Pos, len(heads))
+	for p, h := range heads {
+		need[p] = Pos{Partition: p, Seq: max(h, s.pos.heads[p].Load())}
+	}
+	return s.WaitFor(ctx, need)
+}
 
-// WaitFor waits until the record seq is applied, at most ReadWait.
-func (s *Service) WaitFor(ctx context.Context, seq int64) error {
+// WaitFor waits until the records at need are applied, at most ReadWait.
+func (s *Service) WaitFor(ctx context.Context, need []Pos) error {
 	ctx, cancel := context.WithTimeout(ctx, s.ReadWait)
 	defer cancel()
-	if err := s.applier.WaitFor(ctx, seq); err != nil {
+	if err := s.wait(ctx, need); err != nil {
 		if ctx.Err() != nil && context.Cause(ctx) == context.DeadlineExceeded {
 			return &brazen.Error{Code: brazen.EUNAVAILABLE, Message: "Service Unavailable",
 				Details: []string{fmt.Sprintf("earlier writes are still being applied after %s; retry", s.ReadWait)}}
@@ -67,10 +88,52 @@ func (s *Service) WaitFor(ctx context.Context, seq int64) error {
 	return nil
 }
 
+// remotePoll is how often a read waiting for a partition that another node
+// applies asks the store how far it got.
+const remotePoll = 5 * time.Millisecond
+
+func (s *Service) wait(ctx context.Context, need []Pos) error {
+	for {
+		ch := s.pos.changed()
+		done, remote := true, false
+		for _, n := range need {
+			if s.pos.appliedAt(n.Partition) < n.Seq {
+				done = false
+				remote = remote || s.pos.owned[n.Partition].Load() == nil
+			}
+		}
+		if done {
+			return nil
+		}
+		var poll <-chan time.Time
+		if remote {
+			poll = time.After(remotePoll)
+		}
+		select {
+		case <-ch:
+		case <-poll:
+			applied, err := s.store.AppliedPositions(ctx)
+			if err != nil {
+				return err
+			}
+			s.pos.merge(nil, applied)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // Find returns every profile an identifier names (several for an email or
 // phone shared by several profiles; see Resolve for Braze's choice among
 // them). A profile found through a deprecated external id is included.
 func (s *Service) Find(ctx context.Context, id brazen.Identifier) ([]*brazen.Profile, error) {
+	return Find(ctx, s.store, id)
+}
+
+// Find is Service.Find over a store, for readers without a service (the
+// CLI).
+func Find(ctx context.Context, store brazen.UserReader, id brazen.Identifier) ([]*brazen.Profile, error) {
+	s := struct{ store brazen.UserReader }{store}
 	var refs []brazen.ProfileRef
 	var err error
 	switch {
@@ -119,24 +182,52 @@ func (s *Service) Resolve(ctx context.Context, id brazen.Identifier) (*brazen.Pr
 	return choose(ps, id.Prioritization), nil
 }
 
-// Open builds the ingest log, the applier and the service over store.
+// Open builds the ingest log, the coordinator of the appliers and the
+// service over store.
 func Open(ctx context.Context, store brazen.UserStore, logger *slog.Logger, o ApplierOptions) (*Service, error) {
-	head, err := store.LogHead(ctx)
+	heads, err := store.LogHeads(ctx)
 	if err != nil {
 		return nil, err
 	}
-	applier, err := NewApplier(ctx, store, logger, o)
+	applied, err := store.AppliedPositions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return NewService(store, NewLog(store, head, applier.Wake), applier), nil
+	parts := store.Partitions()
+	if len(heads) != parts || len(applied) != parts {
+		return nil, fmt.Errorf("the store reports %d partitions but %d heads and %d positions", parts, len(heads), len(applied))
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = 20_000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Node == "" {
+		o.Node = randomNode()
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = 5 * time.Second
+	}
+	pos := newPositions(parts)
+	pos.merge(heads, applied)
+	s := &Service{store: store, pos: pos, log: newLog(store, pos), MaxLag: 50_000, ReadWait: 10 * time.Second}
+	// Each applier keeps its share of the node's profile cache.
+	cache := max(o.CacheSize/parts, 1024)
+	s.coord = &coordinator{store: store, logger: logger, node: o.Node, ttl: o.LeaseTTL, pos: pos,
+		start: func(l brazen.Lease) *Applier {
+			return &Applier{store: store, logger: logger, now: o.Now, cache: newProfileCache(cache),
+				lease: l, pos: pos, wake: make(chan struct{}, 1), applied: &s.applied}
+		}}
+	return s, nil
 }
 
-// Run runs the log's group commits and the applier until ctx ends; records
-// queued by then are still committed.
+// Run runs the log's group commits and the appliers of the partitions this
+// node holds until ctx ends; records queued by then are still committed,
+// and the partitions are handed back.
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.log.Run(ctx) })
-	wg.Go(func() { s.applier.Run(ctx) })
+	wg.Go(func() { s.coord.Run(ctx) })
 	wg.Wait()
 }

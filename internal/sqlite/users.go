@@ -29,7 +29,7 @@ func (db *DB) migrateLog(ctx context.Context) error {
 	if err != nil {
 		return nil // not migrated yet: a fresh store, nothing applied
 	}
-	head, err := db.LogHead(ctx)
+	head, err := db.logHead(ctx)
 	if err != nil || head >= pos {
 		return err
 	}
@@ -40,35 +40,39 @@ func (db *DB) migrateLog(ctx context.Context) error {
 	return err
 }
 
+// Partitions returns 1: the SQLite log is one partition.
+func (db *DB) Partitions() int { return 1 }
+
+var errPartition = brazen.Errorf(brazen.EINVALID, "the SQLite store has one ingest log partition, 0")
+
 // AppendLog appends records in one transaction on the log file's writer.
-func (db *DB) AppendLog(ctx context.Context, records [][]byte) (int64, error) {
+func (db *DB) AppendLog(ctx context.Context, records []brazen.LogRecord) error {
 	tx, err := db.logw.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, "INSERT INTO ingest_log (data) VALUES (?)")
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO ingest_log (data) VALUES (?) RETURNING seq")
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer stmt.Close()
-	var first int64
-	for i, r := range records {
-		res, err := stmt.ExecContext(ctx, r)
-		if err != nil {
-			return 0, err
+	for i := range records {
+		if records[i].Partition != 0 {
+			return errPartition
 		}
-		if i == 0 {
-			if first, err = res.LastInsertId(); err != nil {
-				return 0, err
-			}
+		if err := stmt.QueryRowContext(ctx, records[i].Data).Scan(&records[i].Seq); err != nil {
+			return err
 		}
 	}
-	return first, tx.Commit()
+	return tx.Commit()
 }
 
 // ReadLog returns up to limit records after the given sequence number.
-func (db *DB) ReadLog(ctx context.Context, after int64, limit int) ([]brazen.LogRecord, error) {
+func (db *DB) ReadLog(ctx context.Context, partition int, after int64, limit int) ([]brazen.LogRecord, error) {
+	if partition != 0 {
+		return nil, errPartition
+	}
 	rows, err := db.logr.QueryContext(ctx, "SELECT seq, data FROM ingest_log WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
 	if err != nil {
 		return nil, err
@@ -85,8 +89,13 @@ func (db *DB) ReadLog(ctx context.Context, after int64, limit int) ([]brazen.Log
 	return out, rows.Err()
 }
 
-// LogHead returns the newest sequence number ever appended.
-func (db *DB) LogHead(ctx context.Context) (int64, error) {
+// LogHeads returns the newest sequence number ever appended.
+func (db *DB) LogHeads(ctx context.Context) ([]int64, error) {
+	head, err := db.logHead(ctx)
+	return []int64{head}, err
+}
+
+func (db *DB) logHead(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64
 	err := db.logr.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = 'ingest_log'").Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -95,11 +104,11 @@ func (db *DB) LogHead(ctx context.Context) (int64, error) {
 	return seq.Int64, err
 }
 
-// AppliedPosition returns the applier's position.
-func (db *DB) AppliedPosition(ctx context.Context) (int64, error) {
+// AppliedPositions returns the applier's position.
+func (db *DB) AppliedPositions(ctx context.Context) ([]int64, error) {
 	var pos int64
 	err := db.read.QueryRowContext(ctx, "SELECT position FROM applier_state WHERE id = 1").Scan(&pos)
-	return pos, err
+	return []int64{pos}, err
 }
 
 // Apply runs fn in a write transaction and records its position. It uses a
@@ -107,8 +116,11 @@ func (db *DB) AppliedPosition(ctx context.Context) (int64, error) {
 // The transaction is not cut short by ctx: a batch is small, and finishing
 // it is simpler than recovering the shared connection from a cancelled
 // transaction. Apply is called by one goroutine at a time (the applier).
-func (db *DB) Apply(ctx context.Context, fn func(brazen.UserTx) (int64, error)) error {
+func (db *DB) Apply(ctx context.Context, lease brazen.Lease, fn func(brazen.UserTx) (int64, error)) error {
 	ctx = context.WithoutCancel(ctx)
+	if lease.Partition != 0 {
+		return errPartition
+	}
 	conn, err := db.applyConn(ctx)
 	if err != nil {
 		return err
@@ -120,6 +132,15 @@ func (db *DB) Apply(ctx context.Context, fn func(brazen.UserTx) (int64, error)) 
 	defer tx.Rollback()
 	utx := &userTx{db: db, tx: tx}
 	defer utx.close()
+	// The transaction holds the write lock (BEGIN IMMEDIATE), so the lease
+	// cannot change hands between this check and the commit.
+	var epoch int64
+	if err := utx.QueryRowContext(ctx, "SELECT epoch FROM leases WHERE partition = 0").Scan(&epoch); err != nil {
+		return err
+	}
+	if epoch != lease.Epoch {
+		return brazen.ErrLeaseLost
+	}
 	pos, err := fn(utx)
 	if err != nil {
 		return err
@@ -171,18 +192,19 @@ var errNoProfile = brazen.Errorf(brazen.ENOTFOUND, "no such user")
 
 func profile(ctx context.Context, q rowQuerier, brazeID string) (*brazen.Profile, error) {
 	var data []byte
-	err := q.QueryRowContext(ctx, "SELECT data FROM profiles WHERE braze_id = ?", brazeID).Scan(&data)
+	var version int64
+	err := q.QueryRowContext(ctx, "SELECT data, version FROM profiles WHERE braze_id = ?", brazeID).Scan(&data, &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNoProfile
 	}
 	if err != nil {
 		return nil, err
 	}
-	return decodeProfile(data)
+	return decodeProfile(data, version)
 }
 
-func decodeProfile(data []byte) (*brazen.Profile, error) {
-	var p brazen.Profile
+func decodeProfile(data []byte, version int64) (*brazen.Profile, error) {
+	p := brazen.Profile{Version: version}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&p); err != nil {
@@ -292,6 +314,18 @@ func (t *userTx) exec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
+func (t *userTx) execN(ctx context.Context, query string, args ...any) (int64, error) {
+	s, err := t.stmt(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := s.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 func (t *userTx) close() {
 	for _, s := range t.stmts {
 		s.Close() // the tx's binding; the statement stays prepared on the connection
@@ -360,6 +394,7 @@ func (t *userTx) ProfilesByExternalID(ctx context.Context, ids []string) (map[st
 	type row struct {
 		ext, bid string
 		data     []byte
+		version  int64
 	}
 	var rows []row
 	for start := 0; start < len(ids); start += prefetchChunk {
@@ -370,9 +405,9 @@ func (t *userTx) ProfilesByExternalID(ctx context.Context, ids []string) (map[st
 			args[i] = id
 		}
 		for _, q := range []string{ // deprecated ids first: a primary id read later wins, as in ByExternalID
-			`SELECT d.external_id, p.braze_id, p.data FROM deprecated_external_ids d
+			`SELECT d.external_id, p.braze_id, p.data, p.version FROM deprecated_external_ids d
 				JOIN profiles p ON p.braze_id = d.braze_id WHERE d.external_id IN (` + in + ")",
-			"SELECT external_id, braze_id, data FROM profiles WHERE external_id IN (" + in + ")",
+			"SELECT external_id, braze_id, data, version FROM profiles WHERE external_id IN (" + in + ")",
 		} {
 			rs, err := t.QueryContext(ctx, q, args...)
 			if err != nil {
@@ -380,7 +415,7 @@ func (t *userTx) ProfilesByExternalID(ctx context.Context, ids []string) (map[st
 			}
 			for rs.Next() {
 				var r row
-				if err := rs.Scan(&r.ext, &r.bid, &r.data); err != nil {
+				if err := rs.Scan(&r.ext, &r.bid, &r.data, &r.version); err != nil {
 					rs.Close()
 					return nil, err
 				}
@@ -407,7 +442,7 @@ func (t *userTx) ProfilesByExternalID(ctx context.Context, ids []string) (map[st
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(order); i += workers {
-				decoded[i], errs[i] = decodeProfile(order[i].data)
+				decoded[i], errs[i] = decodeProfile(order[i].data, order[i].version)
 			}
 		})
 	}
@@ -430,14 +465,25 @@ func (t *userTx) PutProfile(ctx context.Context, p *brazen.Profile, identityChan
 	if err != nil {
 		return err
 	}
-	if err := t.exec(ctx, `INSERT INTO profiles (braze_id, external_id, email, phone, created_at, updated_at, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (braze_id) DO UPDATE SET external_id = excluded.external_id, email = excluded.email,
-			phone = excluded.phone, updated_at = excluded.updated_at, data = excluded.data`,
-		p.BrazeID, nullString(p.ExternalID), nullString(strings.ToLower(p.Email)), nullString(p.Phone),
-		millis(p.CreatedAt), millis(p.UpdatedAt), data); err != nil {
+	var n int64
+	if p.Version == 0 {
+		n, err = t.execN(ctx, `INSERT INTO profiles (braze_id, external_id, email, phone, created_at, updated_at, data, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (braze_id) DO NOTHING`,
+			p.BrazeID, nullString(p.ExternalID), nullString(strings.ToLower(p.Email)), nullString(p.Phone),
+			millis(p.CreatedAt), millis(p.UpdatedAt), data)
+	} else {
+		n, err = t.execN(ctx, `UPDATE profiles SET external_id = ?, email = ?, phone = ?, updated_at = ?, data = ?,
+			version = version + 1 WHERE braze_id = ? AND version = ?`,
+			nullString(p.ExternalID), nullString(strings.ToLower(p.Email)), nullString(p.Phone),
+			millis(p.UpdatedAt), data, p.BrazeID, p.Version)
+	}
+	if err != nil {
 		return err
 	}
+	if n == 0 {
+		return brazen.Errorf(brazen.ECONFLICT, "profile %s is not at version %d", p.BrazeID, p.Version)
+	}
+	p.Version++
 	if !identityChanged {
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/sqlite"
+	"github.com/brazenhq/brazen/internal/storetest"
 )
 
 // These tests check what the conformance suite cannot see through the
@@ -58,7 +59,7 @@ func count(t *testing.T, db *sql.DB, query string, args ...any) int {
 // apply runs fn in one Apply at position pos.
 func apply(t *testing.T, db *sqlite.DB, pos int64, fn func(ctx context.Context, tx brazen.UserTx) error) {
 	t.Helper()
-	err := db.Apply(t.Context(), func(tx brazen.UserTx) (int64, error) { return pos, fn(t.Context(), tx) })
+	err := storetest.Apply0(t.Context(), db, func(tx brazen.UserTx) (int64, error) { return pos, fn(t.Context(), tx) })
 	if err != nil {
 		t.Fatalf("Apply(%d): %v", pos, err)
 	}
@@ -70,7 +71,7 @@ func appendN(t *testing.T, db *sqlite.DB, n int) int64 {
 	for i := range n {
 		recs = append(recs, fmt.Appendf(nil, "record %d", i))
 	}
-	first, err := db.AppendLog(t.Context(), recs)
+	first, err := storetest.AppendData(t.Context(), db, recs)
 	if err != nil {
 		t.Fatalf("AppendLog: %v", err)
 	}
@@ -86,7 +87,7 @@ func TestIngestLogFile(t *testing.T) {
 	if sqlite.LogPath(path) == path {
 		t.Fatalf("LogPath(%s) is the main file", path)
 	}
-	first, err := db.AppendLog(t.Context(), [][]byte{[]byte("a"), []byte("b"), {0, 0xff}})
+	first, err := storetest.AppendData(t.Context(), db, [][]byte{[]byte("a"), []byte("b"), {0, 0xff}})
 	if err != nil {
 		t.Fatalf("AppendLog: %v", err)
 	}
@@ -142,7 +143,7 @@ func TestIngestLogTrimmed(t *testing.T) {
 	if n := rowsLeft(); n != 0 {
 		t.Errorf("a second later %d records are left in the log, want none", n)
 	}
-	if head, err := db.LogHead(t.Context()); err != nil || head != last {
+	if head, err := storetest.Head(t.Context(), db); err != nil || head != last {
 		t.Errorf("LogHead of the trimmed log = %d, %v; want %d", head, err, last)
 	}
 	if next := appendN(t, db, 1); next != last+1 {
@@ -195,20 +196,20 @@ func TestIngestLogLost(t *testing.T) {
 			}
 
 			db = openMigrated(t, path)
-			if got, err := db.AppliedPosition(ctx); err != nil || got != pos {
+			if got, err := storetest.Applied(ctx, db); err != nil || got != pos {
 				t.Fatalf("AppliedPosition after reopening = %d, %v; want %d", got, err, pos)
 			}
-			if head, err := db.LogHead(ctx); err != nil || head < pos {
+			if head, err := storetest.Head(ctx, db); err != nil || head < pos {
 				t.Errorf("LogHead after reopening = %d, %v; want at least the applied position %d", head, err, pos)
 			}
-			next, err := db.AppendLog(ctx, [][]byte{[]byte("after reopening")})
+			next, err := storetest.AppendData(ctx, db, [][]byte{[]byte("after reopening")})
 			if err != nil {
 				t.Fatalf("AppendLog: %v", err)
 			}
 			if want := tt.wantNext(first, pos); next != want {
 				t.Errorf("AppendLog after reopening = %d, want %d", next, want)
 			}
-			recs, err := db.ReadLog(ctx, pos, 100)
+			recs, err := storetest.ReadData(ctx, db, pos, 100)
 			if err != nil {
 				t.Fatalf("ReadLog: %v", err)
 			}
@@ -412,7 +413,7 @@ func TestRollupsAdd(t *testing.T) {
 	}
 	// A failed Apply adds nothing.
 	errFail := errors.New("failed")
-	err := db.Apply(t.Context(), func(tx brazen.UserTx) (int64, error) {
+	err := storetest.Apply0(t.Context(), db, func(tx brazen.UserTx) (int64, error) {
 		if err := tx.AddRollups(t.Context(), batches[0]); err != nil {
 			return 0, err
 		}
@@ -467,10 +468,10 @@ func TestApplyErrorMeansNotApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &brazen.Profile{BrazeID: "u", ExternalID: "u", CreatedAt: at, UpdatedAt: at}
-	err := db.Apply(t.Context(), func(tx brazen.UserTx) (int64, error) {
+	err := storetest.Apply0(t.Context(), db, func(tx brazen.UserTx) (int64, error) {
 		return first + 1, errors.Join(tx.PutProfile(t.Context(), p, true), addActivity(t.Context(), tx, "u"))
 	})
-	pos, posErr := db.AppliedPosition(t.Context())
+	pos, posErr := storetest.Applied(t.Context(), db)
 	if posErr != nil {
 		t.Fatal(posErr)
 	}

@@ -47,6 +47,7 @@ func runUsers(t *testing.T, open func(t *testing.T) brazen.Store) {
 		{"ProfilesByExternalID/AgreesWithByExternalID", testProfilesByExternalIDAgrees},
 	}
 	runTests(t, open, tests)
+	runTests(t, open, partitionTests)
 }
 
 func appendLog(t *testing.T, s brazen.Store, records ...string) int64 {
@@ -55,7 +56,7 @@ func appendLog(t *testing.T, s brazen.Store, records ...string) int64 {
 	for _, r := range records {
 		data = append(data, []byte(r))
 	}
-	first, err := s.AppendLog(t.Context(), data)
+	first, err := AppendData(t.Context(), s, data)
 	if err != nil {
 		t.Fatalf("AppendLog(%d records): %v", len(records), err)
 	}
@@ -64,7 +65,7 @@ func appendLog(t *testing.T, s brazen.Store, records ...string) int64 {
 
 func readLog(t *testing.T, s brazen.Store, after int64, limit int) []brazen.LogRecord {
 	t.Helper()
-	recs, err := s.ReadLog(t.Context(), after, limit)
+	recs, err := ReadData(t.Context(), s, after, limit)
 	if err != nil {
 		t.Fatalf("ReadLog(%d, %d): %v", after, limit, err)
 	}
@@ -73,7 +74,7 @@ func readLog(t *testing.T, s brazen.Store, after int64, limit int) []brazen.LogR
 
 func logHead(t *testing.T, s brazen.Store) int64 {
 	t.Helper()
-	head, err := s.LogHead(t.Context())
+	head, err := Head(t.Context(), s)
 	if err != nil {
 		t.Fatalf("LogHead: %v", err)
 	}
@@ -82,7 +83,7 @@ func logHead(t *testing.T, s brazen.Store) int64 {
 
 func appliedPosition(t *testing.T, s brazen.Store) int64 {
 	t.Helper()
-	pos, err := s.AppliedPosition(t.Context())
+	pos, err := Applied(t.Context(), s)
 	if err != nil {
 		t.Fatalf("AppliedPosition: %v", err)
 	}
@@ -94,7 +95,7 @@ func appliedPosition(t *testing.T, s brazen.Store) int64 {
 func applyTx(t *testing.T, s brazen.Store, fn func(ctx context.Context, tx brazen.UserTx) error) {
 	t.Helper()
 	pos := appliedPosition(t, s) + 1
-	err := s.Apply(t.Context(), func(tx brazen.UserTx) (int64, error) {
+	err := Apply0(t.Context(), s, func(tx brazen.UserTx) (int64, error) {
 		return pos, fn(t.Context(), tx)
 	})
 	if err != nil {
@@ -320,7 +321,7 @@ func testLogAppendAndRead(t *testing.T, s brazen.Store) {
 	}
 	var want []brazen.LogRecord
 	for i, records := range batches {
-		first, err := s.AppendLog(t.Context(), records)
+		first, err := AppendData(t.Context(), s, records)
 		if err != nil {
 			t.Fatalf("AppendLog(batch %d): %v", i, err)
 		}
@@ -407,7 +408,7 @@ func testLogConcurrentAppends(t *testing.T, s brazen.Store) {
 				for k := range size(j) {
 					records = append(records, fmt.Appendf(nil, "g%d-a%d-r%d", g, j, k))
 				}
-				first, err := s.AppendLog(t.Context(), records)
+				first, err := AppendData(t.Context(), s, records)
 				if err != nil {
 					errs[g] = fmt.Errorf("append %d: %w", j, err)
 					return
@@ -469,7 +470,7 @@ func testLogConcurrentAppends(t *testing.T, s brazen.Store) {
 func testLogNumbersNeverReused(t *testing.T, s brazen.Store) {
 	appendLog(t, s, "a", "b", "c")
 	head := logHead(t, s)
-	if err := s.Apply(t.Context(), func(brazen.UserTx) (int64, error) { return head, nil }); err != nil {
+	if err := Apply0(t.Context(), s, func(brazen.UserTx) (int64, error) { return head, nil }); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	if got := logHead(t, s); got != head {
@@ -508,7 +509,7 @@ func testApplyPosition(t *testing.T, s brazen.Store) {
 		{"Jump", 1 << 40, nil, 1 << 40},
 	}
 	for _, step := range steps {
-		err := s.Apply(t.Context(), func(brazen.UserTx) (int64, error) { return step.ret, step.err })
+		err := Apply0(t.Context(), s, func(brazen.UserTx) (int64, error) { return step.ret, step.err })
 		if !errors.Is(err, step.err) {
 			t.Errorf("%s: Apply returning (%d, %v) = %v, want %v", step.name, step.ret, step.err, err, step.err)
 		}
@@ -521,7 +522,7 @@ func testApplyPosition(t *testing.T, s brazen.Store) {
 func testApplyWritesVisible(t *testing.T, s brazen.Store) {
 	p := fullProfile()
 	last := appendLog(t, s, "r1", "r2", "r3") + 2
-	err := s.Apply(t.Context(), func(tx brazen.UserTx) (int64, error) {
+	err := Apply0(t.Context(), s, func(tx brazen.UserTx) (int64, error) {
 		if err := tx.PutProfile(t.Context(), p, true); err != nil {
 			return 0, fmt.Errorf("PutProfile: %w", err)
 		}
@@ -553,7 +554,7 @@ func testApplyFailure(t *testing.T, s brazen.Store) {
 	changed := *kept
 	changed.ExternalID = "renamed"
 	changed.UpdatedAt = base.Add(time.Hour)
-	err := s.Apply(t.Context(), func(tx brazen.UserTx) (int64, error) {
+	err := Apply0(t.Context(), s, func(tx brazen.UserTx) (int64, error) {
 		ctx := t.Context()
 		if err := tx.PutProfile(ctx, failed, true); err != nil {
 			return 0, fmt.Errorf("PutProfile: %w", err)
@@ -582,7 +583,10 @@ func testApplyFailure(t *testing.T, s brazen.Store) {
 	wantProfile(t, s, "after a failed Apply", kept)
 	wantFound(t, s, "after a failed Apply", byExternalID("kept"), kept)
 
-	// The store is still usable, and the same writes succeed.
+	// The store is still usable, and the same writes succeed. (The failed
+	// PutProfile moved failed.Version on as if it had committed: after a
+	// failed Apply the caller's copies are stale, as the applier knows.)
+	failed.Version = 0
 	putProfiles(t, s, true, failed)
 	wantProfile(t, s, "Apply after a failed one", failed)
 }
@@ -596,7 +600,7 @@ func testApplyCanceled(t *testing.T, s brazen.Store) {
 		pos := appliedPosition(t, s)
 		p := profile(fmt.Sprintf("canceled-%d", round), base)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(round%5)*time.Millisecond)
-		err := s.Apply(ctx, func(tx brazen.UserTx) (int64, error) {
+		err := Apply0(ctx, s, func(tx brazen.UserTx) (int64, error) {
 			if err := tx.PutProfile(ctx, p, true); err != nil {
 				return 0, err
 			}
@@ -623,7 +627,7 @@ func testApplyCanceled(t *testing.T, s brazen.Store) {
 		}
 
 		next := profile(fmt.Sprintf("next-%d", round), base)
-		err = s.Apply(t.Context(), func(tx brazen.UserTx) (int64, error) {
+		err = Apply0(t.Context(), s, func(tx brazen.UserTx) (int64, error) {
 			return pos + 2, tx.PutProfile(t.Context(), next, true)
 		})
 		if err != nil {
@@ -712,13 +716,77 @@ func testProfileReplace(t *testing.T, s brazen.Store) {
 		BrazeID: v1.BrazeID, ExternalID: v1.ExternalID, Deprecated: v1.Deprecated, Aliases: v1.Aliases,
 		Custom:    map[string]any{"plan": "free"},
 		CreatedAt: v1.CreatedAt, UpdatedAt: v1.UpdatedAt.Add(time.Hour),
+		Version: v1.Version,
 	}
 	putProfiles(t, s, false, v2)
+	if v2.Version != v1.Version+1 {
+		t.Errorf("PutProfile left Version at %d, want %d", v2.Version, v1.Version+1)
+	}
 	// Replaced, not merged: attributes, summaries, email and phone are gone.
 	wantProfile(t, s, "after replacing", v2)
 	wantFound(t, s, "after replacing", byExternalID(v1.ExternalID), v2)
 	wantFound(t, s, "after replacing", byEmail(v1.Email))
 	wantFound(t, s, "after replacing", byPhone(v1.Phone))
+}
+
+// testProfileVersions: PutProfile's optimistic check, which keeps the
+// appliers of different partitions from overwriting each other's writes.
+func testProfileVersions(t *testing.T, s brazen.Store) {
+	p := profile("versioned", base)
+	p.ExternalID = "versioned"
+	putProfiles(t, s, true, p)
+	if p.Version != 1 {
+		t.Fatalf("a new profile's Version = %d, want 1", p.Version)
+	}
+	got, err := s.Profile(t.Context(), p.BrazeID)
+	if err != nil || got.Version != 1 {
+		t.Fatalf("Profile = %+v, %v; want Version 1", got, err)
+	}
+	stale := *p
+	p.Custom = map[string]any{"n": "2"}
+	putProfiles(t, s, false, p) // now at version 2
+
+	put := func(q *brazen.Profile) error {
+		return Apply0(t.Context(), s, func(tx brazen.UserTx) (int64, error) {
+			pos, err := Applied(t.Context(), s)
+			if err != nil {
+				return 0, err
+			}
+			return pos + 1, tx.PutProfile(t.Context(), q, false)
+		})
+	}
+	stale.Custom = map[string]any{"n": "lost"}
+	wantCode(t, "PutProfile of a stale version", put(&stale), brazen.ECONFLICT)
+	again := profile("versioned", base) // Version 0: an insert of an existing profile
+	wantCode(t, "PutProfile inserting an existing braze_id", put(again), brazen.ECONFLICT)
+	wantProfile(t, s, "after the rejected writes", p)
+
+	// A profile read inside the transaction can be written back.
+	err = Apply0(t.Context(), s, func(tx brazen.UserTx) (int64, error) {
+		q, err := tx.Profile(t.Context(), p.BrazeID)
+		if err != nil {
+			return 0, err
+		}
+		if q.Version != p.Version {
+			return 0, fmt.Errorf("Version read in the transaction = %d, want %d", q.Version, p.Version)
+		}
+		q.Custom = map[string]any{"n": "3"}
+		if err := tx.PutProfile(t.Context(), q, false); err != nil {
+			return 0, err
+		}
+		byExt, err := tx.ProfilesByExternalID(t.Context(), []string{"versioned"})
+		if err != nil {
+			return 0, err
+		}
+		if v := byExt["versioned"]; v == nil || v.Version != q.Version {
+			return 0, fmt.Errorf("ProfilesByExternalID after the write = %+v, want Version %d", v, q.Version)
+		}
+		pos, err := Applied(t.Context(), s)
+		return pos + 1, err
+	})
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
 }
 
 func testProfileNotFound(t *testing.T, s brazen.Store) {
@@ -1146,4 +1214,60 @@ func testProfilesByExternalIDAgrees(t *testing.T, s brazen.Store) {
 		}
 		t.Errorf("external id %q: ProfilesByExternalID names profile %q, ByExternalID names %q", id, bulkIDs[id], singleIDs[id])
 	}
+}
+
+// The suite's log and apply tests use partition 0, which every store has;
+// these adapters give them the single-partition view.
+
+// AppendData appends data as records of partition 0 and returns the first
+// one's sequence number.
+func AppendData(ctx context.Context, s brazen.IngestLog, data [][]byte) (int64, error) {
+	recs := make([]brazen.LogRecord, len(data))
+	for i, d := range data {
+		recs[i].Data = d
+	}
+	if err := s.AppendLog(ctx, recs); err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	return recs[0].Seq, nil
+}
+
+// ReadData reads partition 0.
+func ReadData(ctx context.Context, s brazen.IngestLog, after int64, limit int) ([]brazen.LogRecord, error) {
+	return s.ReadLog(ctx, 0, after, limit)
+}
+
+// Head returns partition 0's head.
+func Head(ctx context.Context, s brazen.IngestLog) (int64, error) {
+	heads, err := s.LogHeads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return heads[0], nil
+}
+
+// Applied returns partition 0's applied position.
+func Applied(ctx context.Context, s brazen.UserStore) (int64, error) {
+	pos, err := s.AppliedPositions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return pos[0], nil
+}
+
+// suiteNode is the node name under which the suite holds leases.
+const suiteNode = "storetest"
+
+// Apply0 applies fn to partition 0 under a lease the suite holds.
+func Apply0(ctx context.Context, s brazen.UserStore, fn func(brazen.UserTx) (int64, error)) error {
+	leases, err := s.ClaimLeases(ctx, suiteNode, time.Hour, s.Partitions())
+	if err != nil {
+		return err
+	}
+	for _, l := range leases {
+		if l.Partition == 0 {
+			return s.Apply(ctx, l, fn)
+		}
+	}
+	return fmt.Errorf("the suite could not lease partition 0 (held: %v)", leases)
 }

@@ -1,0 +1,205 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+)
+
+var partitionTests = []storeTest{
+	{"Partitions/Numbering", testPartitionNumbering},
+	{"Partitions/AppliedPositions", testPartitionPositions},
+	{"Leases/ClaimAndRelease", testLeaseClaim},
+	{"Leases/ExpiryAndFencing", testLeaseExpiry},
+	{"Leases/Heartbeat", testHeartbeat},
+	{"Profiles/Versions", testProfileVersions},
+}
+
+// testPartitionNumbering: records go to their partitions, numbered in
+// order within each.
+func testPartitionNumbering(t *testing.T, s brazen.Store) {
+	n := s.Partitions()
+	if n < 1 {
+		t.Fatalf("Partitions() = %d", n)
+	}
+	var recs []brazen.LogRecord
+	for i := range 3 * n {
+		recs = append(recs, brazen.LogRecord{Partition: (i * 7) % n, Data: fmt.Appendf(nil, "r%d", i)})
+	}
+	if err := s.AppendLog(t.Context(), recs); err != nil {
+		t.Fatalf("AppendLog: %v", err)
+	}
+	if err := s.AppendLog(t.Context(), []brazen.LogRecord{{Partition: n - 1, Data: []byte("last")}}); err != nil {
+		t.Fatalf("AppendLog: %v", err)
+	}
+	heads, err := s.LogHeads(t.Context())
+	if err != nil || len(heads) != n {
+		t.Fatalf("LogHeads = %v, %v; want %d heads", heads, err, n)
+	}
+	for p := range n {
+		var want []string
+		last := int64(0)
+		for _, r := range recs {
+			if r.Partition == p {
+				if r.Seq <= last {
+					t.Errorf("partition %d: Seq %d after %d", p, r.Seq, last)
+				}
+				last = r.Seq
+				want = append(want, string(r.Data))
+			}
+		}
+		if p == n-1 {
+			want = append(want, "last")
+		}
+		got, err := s.ReadLog(t.Context(), p, 0, 1000)
+		if err != nil {
+			t.Fatalf("ReadLog(%d): %v", p, err)
+		}
+		var data []string
+		for _, r := range got {
+			if r.Partition != p {
+				t.Errorf("ReadLog(%d) returned a record of partition %d", p, r.Partition)
+			}
+			data = append(data, string(r.Data))
+		}
+		if !slices.Equal(data, want) {
+			t.Errorf("ReadLog(%d) = %q, want %q", p, data, want)
+		}
+		if len(got) > 0 && heads[p] != got[len(got)-1].Seq {
+			t.Errorf("LogHeads[%d] = %d, want %d", p, heads[p], got[len(got)-1].Seq)
+		}
+	}
+}
+
+func lease(t *testing.T, s brazen.Store, node string, ttl time.Duration, want, partition int) brazen.Lease {
+	t.Helper()
+	held, err := s.ClaimLeases(t.Context(), node, ttl, want)
+	if err != nil {
+		t.Fatalf("ClaimLeases(%s): %v", node, err)
+	}
+	for _, l := range held {
+		if l.Partition == partition {
+			return l
+		}
+	}
+	t.Fatalf("%s does not hold partition %d: %v", node, partition, held)
+	return brazen.Lease{}
+}
+
+// testPartitionPositions: applying one partition moves its position only.
+func testPartitionPositions(t *testing.T, s brazen.Store) {
+	n := s.Partitions()
+	p := n - 1
+	l := lease(t, s, "a", time.Minute, n, p)
+	if err := s.Apply(t.Context(), l, func(brazen.UserTx) (int64, error) { return 5, nil }); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	pos, err := s.AppliedPositions(t.Context())
+	if err != nil || len(pos) != n {
+		t.Fatalf("AppliedPositions = %v, %v", pos, err)
+	}
+	for i, v := range pos {
+		if want := map[bool]int64{true: 5, false: 0}[i == p]; v != want {
+			t.Errorf("AppliedPositions[%d] = %d, want %d", i, v, want)
+		}
+	}
+}
+
+func partitionsOf(ls []brazen.Lease) []int {
+	var out []int
+	for _, l := range ls {
+		out = append(out, l.Partition)
+	}
+	return out
+}
+
+// testLeaseClaim: a held lease is not claimed by another node until it is
+// released; a new owner gets a new epoch.
+func testLeaseClaim(t *testing.T, s brazen.Store) {
+	n := s.Partitions()
+	ctx := t.Context()
+	a, err := s.ClaimLeases(ctx, "a", time.Minute, n)
+	if err != nil || len(a) != n {
+		t.Fatalf("ClaimLeases(a, want %d) = %v, %v", n, a, err)
+	}
+	again, err := s.ClaimLeases(ctx, "a", time.Minute, n)
+	if err != nil || !slices.Equal(again, a) {
+		t.Errorf("renewing = %v, %v; want the same leases %v", again, err, a)
+	}
+	b, err := s.ClaimLeases(ctx, "b", time.Minute, n)
+	if err != nil || len(b) != 0 {
+		t.Errorf("ClaimLeases(b) while a holds everything = %v, %v; want none", b, err)
+	}
+	if err := s.ReleaseLeases(ctx, "b", []int{0}); err != nil {
+		t.Errorf("releasing a lease one does not hold: %v", err)
+	}
+	if err := s.ReleaseLeases(ctx, "a", []int{0}); err != nil {
+		t.Fatalf("ReleaseLeases: %v", err)
+	}
+	b, err = s.ClaimLeases(ctx, "b", time.Minute, 1)
+	if err != nil || len(b) != 1 || b[0].Partition != 0 || b[0].Epoch <= a[0].Epoch {
+		t.Fatalf("ClaimLeases(b) after a released 0 = %v, %v; want partition 0 with an epoch above %d", b, err, a[0].Epoch)
+	}
+	held, err := s.ClaimLeases(ctx, "a", time.Minute, n)
+	if err != nil || slices.Contains(partitionsOf(held), 0) || len(held) != n-1 {
+		t.Errorf("a after giving 0 away holds %v, %v", partitionsOf(held), err)
+	}
+	// The old lease no longer applies.
+	err = s.Apply(ctx, a[0], func(brazen.UserTx) (int64, error) { return 1, nil })
+	if !errors.Is(err, brazen.ErrLeaseLost) {
+		t.Errorf("Apply under a released lease = %v, want ErrLeaseLost", err)
+	}
+	if err := s.Apply(ctx, b[0], func(brazen.UserTx) (int64, error) { return 1, nil }); err != nil {
+		t.Errorf("Apply under the new lease: %v", err)
+	}
+}
+
+// testLeaseExpiry: a lease not renewed expires and another node takes it
+// over; the old owner's batch in flight is fenced off and writes nothing.
+func testLeaseExpiry(t *testing.T, s brazen.Store) {
+	ctx := t.Context()
+	old := lease(t, s, "a", 300*time.Millisecond, 1, 0)
+	time.Sleep(400 * time.Millisecond)
+	taken := lease(t, s, "b", time.Minute, 1, 0)
+	if taken.Epoch <= old.Epoch {
+		t.Errorf("the new owner's epoch %d is not above the old %d", taken.Epoch, old.Epoch)
+	}
+	p := profile("fenced", base)
+	err := s.Apply(ctx, old, func(tx brazen.UserTx) (int64, error) {
+		return 7, tx.PutProfile(ctx, p, true)
+	})
+	if !errors.Is(err, brazen.ErrLeaseLost) {
+		t.Fatalf("Apply by the expired owner = %v, want ErrLeaseLost", err)
+	}
+	if _, err := s.Profile(ctx, p.BrazeID); !brazen.IsNotFound(err) {
+		t.Errorf("the fenced batch's profile: %v, want not found", err)
+	}
+	if pos, _ := Applied(ctx, s); pos != 0 {
+		t.Errorf("the fenced batch moved the position to %d", pos)
+	}
+	held, err := s.ClaimLeases(ctx, "a", time.Minute, 0)
+	if err != nil || slices.Contains(partitionsOf(held), 0) {
+		t.Errorf("the expired owner still holds %v, %v", held, err)
+	}
+}
+
+func testHeartbeat(t *testing.T, s brazen.Store) {
+	ctx := t.Context()
+	if n, err := s.Heartbeat(ctx, "a", time.Minute); err != nil || n != 1 {
+		t.Errorf("Heartbeat(a) = %d, %v; want 1", n, err)
+	}
+	if n, err := s.Heartbeat(ctx, "b", 200*time.Millisecond); err != nil || n != 2 {
+		t.Errorf("Heartbeat(b) = %d, %v; want 2", n, err)
+	}
+	if n, err := s.Heartbeat(ctx, "a", time.Minute); err != nil || n != 2 {
+		t.Errorf("Heartbeat(a) again = %d, %v; want 2", n, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n, err := s.Heartbeat(ctx, "a", time.Minute); err != nil || n != 1 {
+		t.Errorf("Heartbeat(a) after b expired = %d, %v; want 1", n, err)
+	}
+}
