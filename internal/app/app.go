@@ -26,6 +26,7 @@ import (
 	"github.com/brazenhq/brazen/internal/config"
 	"github.com/brazenhq/brazen/internal/httpx"
 	"github.com/brazenhq/brazen/internal/ingest"
+	"github.com/brazenhq/brazen/internal/postgres"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 	"github.com/brazenhq/brazen/internal/sqlite"
 )
@@ -63,8 +64,16 @@ func OpenStore(ctx context.Context, url string) (brazen.Store, []int, error) {
 			return nil, nil, err
 		}
 		s = db
-	default:
-		return nil, nil, &config.SettingError{Setting: "store", Value: url, Reason: "the PostgreSQL backend is not available yet; use sqlite://"}
+	case "postgres":
+		db, err := postgres.Open(ctx, loc)
+		if err != nil {
+			var be *brazen.Error
+			if errors.As(err, &be) && be.Code == brazen.EINVALID {
+				return nil, nil, &config.SettingError{Setting: "store", Value: url, Reason: be.Error()}
+			}
+			return nil, nil, err
+		}
+		s = db
 	}
 	applied, err := s.Migrate(ctx)
 	if err != nil {
@@ -137,7 +146,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 		return nil, fmt.Errorf("loading API keys: %w", err)
 	}
 
-	if a.users, err = ingest.Open(ctx, a.store, logger, ingest.ApplierOptions{}); err != nil {
+	if a.users, err = ingest.Open(ctx, a.store, logger, ingest.ApplierOptions{
+		Node: cfg.Instance + "-" + brazen.NewID()[:8], LeaseTTL: cfg.LeaseTTL,
+	}); err != nil {
 		return nil, fmt.Errorf("opening the ingest log: %w", err)
 	}
 

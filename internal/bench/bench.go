@@ -35,7 +35,9 @@ var keyLine = regexp.MustCompile(`^    ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 // StartServer runs `brazen serve` (the binary at exe) on a fresh data
 // directory and a free loopback port, with extra arguments (e.g. a log
 // level or rate limits), and waits until it answers /readyz.
-func StartServer(ctx context.Context, exe, dataDir string, extra ...string) (*Server, error) {
+// key is a REST key the store already holds, or "" for a fresh store,
+// whose first key the server prints.
+func StartServer(ctx context.Context, exe, dataDir, key string, extra ...string) (*Server, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -60,9 +62,11 @@ func StartServer(ctx context.Context, exe, dataDir string, extra ...string) (*Se
 		}
 		close(keyc)
 	}()
-	select {
-	case s.Key = <-keyc:
-	case <-time.After(30 * time.Second):
+	if s.Key = key; s.Key == "" {
+		select {
+		case s.Key = <-keyc:
+		case <-time.After(30 * time.Second):
+		}
 	}
 	if s.Key == "" {
 		s.Stop()

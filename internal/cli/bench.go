@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -48,6 +50,7 @@ func benchHTTP(ctx context.Context, env *Env, args []string) error {
 	conns := fs.Int("connections", 16, "concurrent connections")
 	duration := fs.Duration("duration", 10*time.Second, "how long to drive the load")
 	logLevel := fs.String("server-log-level", "info", "log level of the started server (its logs are read and dropped)")
+	store := fs.String("store", "", "store URL for the started server, e.g. postgres://… (default: SQLite in a fresh directory)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -59,7 +62,7 @@ func benchHTTP(ctx context.Context, env *Env, args []string) error {
 		return usageError("--connections and --duration must be positive")
 	}
 
-	stop, srv, err := benchServer(ctx, url, key, *logLevel)
+	stop, srv, err := benchServer(ctx, url, key, *store, *logLevel)
 	if err != nil {
 		return err
 	}
@@ -104,11 +107,14 @@ func benchHTTP(ctx context.Context, env *Env, args []string) error {
 
 // benchServer starts a server for a benchmark unless url is given, with
 // every rate limit raised out of the way.
-func benchServer(ctx context.Context, url, key *string, logLevel string) (stop func(), srv *bench.Server, err error) {
+func benchServer(ctx context.Context, url, key *string, store, logLevel string) (stop func(), srv *bench.Server, err error) {
 	if (*url == "") != (*key == "") {
 		return nil, nil, usageError("give both --url and --key, or neither")
 	}
 	if *url != "" {
+		if store != "" {
+			return nil, nil, usageError("--store is for the server the benchmark starts; not with --url")
+		}
 		return func() {}, nil, nil
 	}
 	exe, err := os.Executable()
@@ -123,13 +129,41 @@ func benchServer(ctx context.Context, url, key *string, logLevel string) (stop f
 	for _, g := range brazeapi.LimitGroups() {
 		raise = append(raise, g.Name+"=1000000000000/hour")
 	}
-	srv, err = bench.StartServer(ctx, exe, dir, "--log-level", logLevel, "--rate-limit", strings.Join(raise, ","))
+	args := []string{"--log-level", logLevel, "--rate-limit", strings.Join(raise, ",")}
+	benchKey := ""
+	if store != "" {
+		// The store may hold data already (a PostgreSQL database): make
+		// the benchmark a key of its own rather than wait for a first one.
+		if benchKey, err = createBenchKey(ctx, exe, store); err != nil {
+			os.RemoveAll(dir)
+			return nil, nil, err
+		}
+		args = append(args, "--store", store)
+	}
+	srv, err = bench.StartServer(ctx, exe, dir, benchKey, args...)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("starting the server: %w", err)
 	}
 	*url, *key = srv.URL, srv.Key
 	return func() { srv.Stop(); os.RemoveAll(dir) }, srv, nil
+}
+
+var secretLine = regexp.MustCompile(`(?m)^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+
+// createBenchKey makes a key holding every permission in store, with
+// `brazen keys create`, and returns its secret.
+func createBenchKey(ctx context.Context, exe, store string) (string, error) {
+	out, err := exec.CommandContext(ctx, exe, "keys", "create", "--store", store, "--all-permissions",
+		"--name", "bench "+time.Now().UTC().Format(time.RFC3339)).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("creating a key for the benchmark: %v: %s", err, out)
+	}
+	m := secretLine.FindStringSubmatch(string(out))
+	if m == nil {
+		return "", fmt.Errorf("creating a key for the benchmark: no key in %q", out)
+	}
+	return m[1], nil
 }
 
 func benchTrack(ctx context.Context, env *Env, args []string) error {
@@ -143,6 +177,7 @@ func benchTrack(ctx context.Context, env *Env, args []string) error {
 	duration := fs.Duration("duration", 60*time.Second, "how long to drive the load")
 	preload := fs.Int("preload", 0, "create this many profiles (20 attributes each) before the measured run")
 	logLevel := fs.String("server-log-level", "warn", "log level of the started server")
+	store := fs.String("store", "", "store URL for the started server, e.g. postgres://… (default: SQLite in a fresh directory)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -155,7 +190,7 @@ func benchTrack(ctx context.Context, env *Env, args []string) error {
 	default:
 		return usageError("--mix must be a or b")
 	}
-	stop, srv, err := benchServer(ctx, url, key, *logLevel)
+	stop, srv, err := benchServer(ctx, url, key, *store, *logLevel)
 	if err != nil {
 		return err
 	}

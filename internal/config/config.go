@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -36,6 +37,7 @@ type Config struct {
 	RateLimits      map[string]string // group or path → "N/WINDOW"
 	ShutdownTimeout time.Duration     // bound on draining in-flight requests
 	KeyRefresh      time.Duration     // how often API keys are reloaded from the store
+	LeaseTTL        time.Duration     // how long an ingest log partition's lease lasts unrenewed
 }
 
 // Default returns the configuration `brazen serve` uses with no settings.
@@ -50,6 +52,7 @@ func Default() Config {
 		RateLimits:      map[string]string{},
 		ShutdownTimeout: 15 * time.Second,
 		KeyRefresh:      5 * time.Second,
+		LeaseTTL:        5 * time.Second,
 	}
 }
 
@@ -77,7 +80,7 @@ func (e *SettingError) Error() string {
 	if e.Value == "" {
 		return fmt.Sprintf("invalid setting %s%s: %s", e.Setting, src, e.Reason)
 	}
-	return fmt.Sprintf("invalid setting %s%s: %q: %s", e.Setting, src, e.Value, e.Reason)
+	return fmt.Sprintf("invalid setting %s%s: %q: %s", e.Setting, src, Redact(e.Value), e.Reason)
 }
 
 // setting is one configurable value: its flag is --Name, its environment
@@ -120,6 +123,7 @@ var settings = []*setting{
 		}},
 	{name: "shutdown-timeout", usage: "how long to wait for in-flight requests on shutdown", set: durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{name: "key-refresh", usage: "how often API keys are reloaded from the store (bounds how long a key deleted elsewhere still works)", set: durationSetter(func(c *Config) *time.Duration { return &c.KeyRefresh })},
+	{name: "lease-ttl", usage: "how long a node's lease on an ingest log partition lasts unrenewed (bounds how long a dead node's writes wait to be applied)", set: durationSetter(func(c *Config) *time.Duration { return &c.LeaseTTL })},
 }
 
 func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
@@ -369,6 +373,9 @@ func (c *Config) Validate() error {
 	if c.KeyRefresh < 100*time.Millisecond {
 		return bad("key_refresh", c.KeyRefresh.String(), "must be at least 100ms")
 	}
+	if c.LeaseTTL < 500*time.Millisecond {
+		return bad("lease_ttl", c.LeaseTTL.String(), "must be at least 500ms")
+	}
 	return nil
 }
 
@@ -396,6 +403,17 @@ func checkAddr(addr string) error {
 	return nil
 }
 
+// Redact hides the password of a URL (a store URL may hold one), for
+// messages and logs; other values come back as they are.
+func Redact(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+	}
+	return s
+}
+
 // ParseStoreURL splits a store URL into its scheme and location:
 // sqlite:///abs/path.db, sqlite://relative/path.db, or postgres://… .
 func ParseStoreURL(u string) (scheme, location string, err error) {
@@ -412,5 +430,5 @@ func ParseStoreURL(u string) (scheme, location string, err error) {
 	case "postgres", "postgresql":
 		return "postgres", u, nil
 	}
-	return "", "", fmt.Errorf("unknown store scheme %q: use sqlite:// (postgres:// is coming)", scheme)
+	return "", "", fmt.Errorf("unknown store scheme %q: use sqlite:// or postgres://", scheme)
 }

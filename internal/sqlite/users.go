@@ -1,15 +1,10 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
@@ -200,17 +195,7 @@ func profile(ctx context.Context, q rowQuerier, brazeID string) (*brazen.Profile
 	if err != nil {
 		return nil, err
 	}
-	return decodeProfile(data, version)
-}
-
-func decodeProfile(data []byte, version int64) (*brazen.Profile, error) {
-	p := brazen.Profile{Version: version}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("decoding a stored profile: %w", err)
-	}
-	return &p, nil
+	return brazen.DecodeProfile(data, version)
 }
 
 const refColumns = "braze_id, external_id IS NOT NULL, updated_at"
@@ -426,31 +411,21 @@ func (t *userTx) ProfilesByExternalID(ctx context.Context, ids []string) (map[st
 			}
 		}
 	}
-	// Decoding is the expensive part: spread it over the cores.
 	byBID := map[string]*brazen.Profile{}
 	var order []row
+	var stored []brazen.StoredProfile
 	for _, r := range rows {
 		if _, ok := byBID[r.bid]; !ok {
 			byBID[r.bid] = nil
 			order = append(order, r)
+			stored = append(stored, brazen.StoredProfile{Data: r.data, Version: r.version})
 		}
 	}
-	decoded := make([]*brazen.Profile, len(order))
-	errs := make([]error, len(order))
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(order); i += workers {
-				decoded[i], errs[i] = decodeProfile(order[i].data, order[i].version)
-			}
-		})
+	decoded, err := brazen.DecodeProfiles(stored)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	for i, r := range order {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
 		byBID[r.bid] = decoded[i]
 	}
 	out := make(map[string]*brazen.Profile, len(rows))
@@ -461,7 +436,7 @@ func (t *userTx) ProfilesByExternalID(ctx context.Context, ids []string) (map[st
 }
 
 func (t *userTx) PutProfile(ctx context.Context, p *brazen.Profile, identityChanged bool) error {
-	data, err := json.Marshal(p)
+	data, err := brazen.EncodeProfile(p)
 	if err != nil {
 		return err
 	}

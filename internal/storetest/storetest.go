@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) brazen.Store) {
 		{"AdminTokens/Delete", testDeleteAdminToken},
 	}
 	runTests(t, open, tests)
+	t.Run("Counters", func(t *testing.T) { runTests(t, open, counterTests) })
 	t.Run("Users", func(t *testing.T) { runUsers(t, open) })
 }
 

@@ -1,0 +1,229 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+)
+
+// dbNow is the database's clock in Unix milliseconds: leases and node
+// heartbeats are timed by it, so the nodes' clocks need not agree.
+const dbNow = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+// Partitions returns the number of ingest log partitions.
+func (db *DB) Partitions() int { return partitions }
+
+func checkPartition(p int) error {
+	if p < 0 || p >= partitions {
+		return brazen.Errorf(brazen.EINVALID, "no ingest log partition %d (there are %d)", p, partitions)
+	}
+	return nil
+}
+
+// AppendLog appends records in one transaction. Each partition's head row
+// is locked (in partition order, so concurrent appends cannot deadlock) and
+// moved on by the number of records it gets: a partition's records commit
+// in the order of their numbers, so a reader never sees a gap fill later.
+func (db *DB) AppendLog(ctx context.Context, records []brazen.LogRecord) error {
+	if len(records) == 0 {
+		return nil
+	}
+	counts := map[int]int64{}
+	for _, r := range records {
+		if err := checkPartition(r.Partition); err != nil {
+			return err
+		}
+		counts[r.Partition]++
+	}
+	parts := make([]int32, 0, len(counts))
+	for p := range counts {
+		parts = append(parts, int32(p))
+	}
+	slices.Sort(parts)
+	ns := make([]int64, len(parts))
+	for i, p := range parts {
+		ns[i] = counts[int(p)]
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		// Lock first, in partition order, then move the heads: one round trip.
+		b := &pgx.Batch{}
+		b.Queue("SELECT partition FROM log_heads WHERE partition = ANY($1) ORDER BY partition FOR UPDATE", parts)
+		b.Queue(`UPDATE log_heads h SET head = h.head + u.n FROM unnest($1::int[], $2::bigint[]) AS u(p, n)
+			WHERE h.partition = u.p RETURNING h.partition, h.head`, parts, ns)
+		br := tx.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			br.Close()
+			return err
+		}
+		next := map[int]int64{}
+		for rows.Next() {
+			var p int
+			var head int64
+			if err := rows.Scan(&p, &head); err != nil {
+				rows.Close()
+				br.Close()
+				return err
+			}
+			next[p] = head - counts[p] + 1
+		}
+		if err := rows.Err(); err != nil {
+			br.Close()
+			return err
+		}
+		if err := br.Close(); err != nil {
+			return err
+		}
+		for i := range records {
+			r := &records[i]
+			r.Seq = next[r.Partition]
+			next[r.Partition]++
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"ingest_log"}, []string{"partition", "seq", "data"},
+			pgx.CopyFromSlice(len(records), func(i int) ([]any, error) {
+				return []any{int32(records[i].Partition), records[i].Seq, records[i].Data}, nil
+			}))
+		return err
+	})
+}
+
+// ReadLog returns up to limit records of a partition after a sequence
+// number.
+func (db *DB) ReadLog(ctx context.Context, partition int, after int64, limit int) ([]brazen.LogRecord, error) {
+	if err := checkPartition(partition); err != nil {
+		return nil, err
+	}
+	rows, err := db.pool.Query(ctx, "SELECT seq, data FROM ingest_log WHERE partition = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+		partition, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []brazen.LogRecord
+	for rows.Next() {
+		r := brazen.LogRecord{Partition: partition}
+		if err := rows.Scan(&r.Seq, &r.Data); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) column(ctx context.Context, query string) ([]int64, error) {
+	out := make([]int64, partitions)
+	rows, err := db.pool.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p int
+		var v int64
+		if err := rows.Scan(&p, &v); err != nil {
+			return nil, err
+		}
+		if p >= 0 && p < partitions {
+			out[p] = v
+		}
+	}
+	return out, rows.Err()
+}
+
+// LogHeads returns each partition's newest sequence number.
+func (db *DB) LogHeads(ctx context.Context) ([]int64, error) {
+	return db.column(ctx, "SELECT partition, head FROM log_heads")
+}
+
+// AppliedPositions returns each partition's applied position.
+func (db *DB) AppliedPositions(ctx context.Context) ([]int64, error) {
+	return db.column(ctx, "SELECT partition, applied FROM leases")
+}
+
+// Heartbeat records node as alive and counts the live nodes.
+func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) (int, error) {
+	var live int
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO nodes (id, expires) VALUES ($1, `+dbNow+` + $2)
+			ON CONFLICT (id) DO UPDATE SET expires = excluded.expires`, node, ttl.Milliseconds()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM nodes WHERE expires < "+dbNow); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "SELECT count(*) FROM nodes").Scan(&live)
+	})
+	return live, err
+}
+
+// ClaimLeases renews node's leases and claims free or expired ones.
+// Claims skip rows other nodes are claiming at the same moment.
+func (db *DB) ClaimLeases(ctx context.Context, node string, ttl time.Duration, want int) ([]brazen.Lease, error) {
+	var out []brazen.Lease
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		out = out[:0]
+		ms := ttl.Milliseconds()
+		tag, err := tx.Exec(ctx, "UPDATE leases SET expires = "+dbNow+" + $2 WHERE owner = $1", node, ms)
+		if err != nil {
+			return err
+		}
+		if held := int(tag.RowsAffected()); held < want {
+			if _, err := tx.Exec(ctx, `UPDATE leases SET owner = $1, epoch = epoch + 1, expires = `+dbNow+` + $2
+				WHERE partition IN (SELECT partition FROM leases
+					WHERE owner IS NULL OR expires < `+dbNow+`
+					ORDER BY partition LIMIT $3 FOR UPDATE SKIP LOCKED)`, node, ms, want-held); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, "SELECT partition, epoch FROM leases WHERE owner = $1 ORDER BY partition", node)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l brazen.Lease
+			if err := rows.Scan(&l.Partition, &l.Epoch); err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ReleaseLeases frees node's leases on partitions.
+func (db *DB) ReleaseLeases(ctx context.Context, node string, parts []int) error {
+	ps := make([]int32, len(parts))
+	for i, p := range parts {
+		ps[i] = int32(p)
+	}
+	_, err := db.pool.Exec(ctx, "UPDATE leases SET owner = NULL, expires = 0 WHERE partition = ANY($2) AND owner = $1", node, ps)
+	return err
+}
+
+// trimmer removes applied records from the log, at most once a second per
+// partition, after the batch that applied them committed.
+type trimmer struct {
+	mu   sync.Mutex
+	last [partitions]time.Time
+}
+
+func (t *trimmer) due(p int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if now := time.Now(); now.Sub(t.last[p]) >= time.Second {
+		t.last[p] = now
+		return true
+	}
+	return false
+}
