@@ -185,3 +185,37 @@ func TestClusterKeys(t *testing.T) {
 	}
 	t.Logf("the deleted key stopped working on both nodes within %s", time.Since(start).Round(time.Millisecond))
 }
+
+// TestClusterRateLimit: a workspace's limit holds across nodes, with the
+// cluster's count in the headers of every node once they have synced.
+func TestClusterRateLimit(t *testing.T) {
+	if left := time.Until(time.Now().Truncate(time.Hour).Add(time.Hour)); left < 15*time.Second {
+		time.Sleep(left + time.Second) // stay inside one window
+	}
+	dsn := pgtest.NewDatabase(t)
+	nodes, key := cluster(t, dsn, 2, "--rate-limit", "/users/track=10/hour")
+	a, b := nodes[0], nodes[1]
+	body := `{"attributes":[{"external_id":"r","a":1}]}`
+	take := func(s *server) (int, string) {
+		status, h, _ := post(t, s.addr, key, "/users/track", body)
+		if h.Get("X-RateLimit-Limit") != "10" {
+			t.Errorf("X-RateLimit-Limit = %q, want 10", h.Get("X-RateLimit-Limit"))
+		}
+		return status, h.Get("X-RateLimit-Remaining")
+	}
+	take(a)
+	take(b)
+	time.Sleep(700 * time.Millisecond) // both nodes have synced: the cluster has used 2
+	for i := range 8 {
+		if status, rem := take(a); status != 201 || rem != fmt.Sprint(7-i) {
+			t.Fatalf("request %d on node A: %d, remaining %s; want 201, %d", i, status, rem, 7-i)
+		}
+	}
+	if status, rem := take(a); status != 429 || rem != "0" {
+		t.Errorf("node A past the cluster's limit: %d, remaining %s; want 429, 0", status, rem)
+	}
+	time.Sleep(700 * time.Millisecond)
+	if status, rem := take(b); status != 429 || rem != "0" {
+		t.Errorf("node B after node A spent the rest: %d, remaining %s; want 429, 0", status, rem)
+	}
+}

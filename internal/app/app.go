@@ -95,6 +95,8 @@ type App struct {
 	store  brazen.Store
 	keys   *auth.Keyring
 	users  *ingest.Service
+	// cluster counts rate limits with the other nodes; nil on one node.
+	cluster *ratelimit.Cluster
 
 	// Workspace is the instance's workspace.
 	Workspace *brazen.Workspace
@@ -178,8 +180,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	)
 	ids := httpx.NewIDs()
 
+	// One node counts rate limits in memory; nodes sharing a PostgreSQL
+	// store count them together (ratelimit.Cluster documents the tolerance).
+	var limiter ratelimit.Limiter = ratelimit.NewLocal(len(brazeapi.LimitGroups()))
+	if cs, ok := a.store.(brazen.CounterStore); ok && storeKind(cfg) == "postgres" {
+		a.cluster = ratelimit.NewCluster(cs, len(brazeapi.LimitGroups()), logger)
+		limiter = a.cluster
+	}
 	api := brazeapi.New(brazeapi.Options{
-		Keys: a.keys, Limiter: ratelimit.NewLocal(len(brazeapi.LimitGroups())), Limits: limits,
+		Keys: a.keys, Limiter: limiter, Limits: limits,
 		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users,
 	})
 	api.Handle("GET /healthz", http.HandlerFunc(a.healthz))
@@ -288,6 +297,9 @@ func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.keys.Run(bg, a.cfg.KeyRefresh) })
 	wg.Go(func() { a.users.Run(bg) })
+	if a.cluster != nil {
+		wg.Go(func() { a.cluster.Run(bg) })
+	}
 
 	errc := make(chan error, 2)
 	serve := func(srv *http.Server, ln net.Listener) {

@@ -293,7 +293,7 @@ func TestOpenRejectsBadSettings(t *testing.T) {
 		setting string
 	}{
 		{"unknown rate-limit path", func(c *config.Config) { c.RateLimits["/nope"] = "1/1s" }, "rate_limit"},
-		{"postgres not yet", func(c *config.Config) { c.Store = "postgres://localhost/brazen" }, "store"},
+		{"postgres bad port", func(c *config.Config) { c.Store = "postgres://localhost:notaport/brazen" }, "store"},
 		{"address in use", nil, "addr"},
 	}
 	for _, tt := range tests {

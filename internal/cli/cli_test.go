@@ -601,7 +601,7 @@ func TestMigrateBadStore(t *testing.T) {
 		{"NoScheme", "/var/lib/brazen.db"},
 		{"UnknownScheme", "mysql://localhost/brazen"},
 		{"EmptySQLitePath", "sqlite://"},
-		{"PostgresNotYet", "postgres://localhost/brazen"},
+		{"PostgresBadPort", "postgres://brazen:s3cret@localhost:notaport/brazen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -609,6 +609,9 @@ func TestMigrateBadStore(t *testing.T) {
 			wantExit(t, r, 2)
 			if !strings.Contains(r.stderr, "store") {
 				t.Errorf("stderr does not name the setting:\n%s", r.stderr)
+			}
+			if strings.Contains(r.stderr, "s3cret") {
+				t.Errorf("stderr shows the store's password:\n%s", r.stderr)
 			}
 		})
 	}

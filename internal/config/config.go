@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -404,15 +403,13 @@ func checkAddr(addr string) error {
 }
 
 // Redact hides the password of a URL (a store URL may hold one), for
-// messages and logs; other values come back as they are.
+// messages and logs; other values come back as they are. It works on the
+// text, so that a URL too malformed to parse is hidden as well.
 func Redact(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			return u.Redacted()
-		}
-	}
-	return s
+	return userinfoPassword.ReplaceAllString(s, "${1}xxxxx@")
 }
+
+var userinfoPassword = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^/]*@`)
 
 // ParseStoreURL splits a store URL into its scheme and location:
 // sqlite:///abs/path.db, sqlite://relative/path.db, or postgres://… .

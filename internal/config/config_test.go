@@ -61,6 +61,7 @@ func TestDefaults(t *testing.T) {
 		RateLimits:      map[string]string{},
 		ShutdownTimeout: 15 * time.Second,
 		KeyRefresh:      5 * time.Second,
+		LeaseTTL:        5 * time.Second,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load() = %+v\nwant %+v", cfg, want)
@@ -137,6 +138,7 @@ key_refresh = "1s"
 		RateLimits:      map[string]string{"/users/track": "5/3s", "users.export": "10/minute"},
 		ShutdownTimeout: 30 * time.Second,
 		KeyRefresh:      time.Second,
+		LeaseTTL:        5 * time.Second,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load(file) = %+v\nwant %+v", cfg, want)
@@ -399,6 +401,7 @@ func TestValidSettings(t *testing.T) {
 		{name: "IPv6 addr", args: []string{"--addr", "[::1]:8080"}, check: func(c config.Config) bool { return c.Addr == "[::1]:8080" }},
 		{name: "instance with dash and underscore", args: []string{"--instance", "us_east-01"}, check: func(c config.Config) bool { return c.Instance == "us_east-01" }},
 		{name: "key_refresh at the minimum", args: []string{"--key-refresh", "100ms"}, check: func(c config.Config) bool { return c.KeyRefresh == 100*time.Millisecond }},
+		{name: "lease_ttl", args: []string{"--lease-ttl", "2s"}, check: func(c config.Config) bool { return c.LeaseTTL == 2*time.Second }},
 		{name: "postgres store", args: []string{"--store", "postgres://u@db/brazen"}, check: func(c config.Config) bool { return c.Store == "postgres://u@db/brazen" }},
 		{name: "IPv6 trusted proxy", args: []string{"--trusted-proxy", "2001:db8::/32"}, check: func(c config.Config) bool { return slices.Equal(c.TrustedProxies, []string{"2001:db8::/32"}) }},
 	} {
@@ -588,5 +591,17 @@ func TestValidateNamesTheSource(t *testing.T) {
 				t.Fatalf("err = %#v, want setting %s from %s", err, tt.setting, tt.source)
 			}
 		})
+	}
+}
+
+// TestSettingErrorHidesPassword: a store URL's password never reaches an
+// error message (they go to stderr and logs).
+func TestSettingErrorHidesPassword(t *testing.T) {
+	e := &config.SettingError{Setting: "store", Value: "postgres://brazen:s3cret@db/brazen", Reason: "bad"}
+	if msg := e.Error(); strings.Contains(msg, "s3cret") || !strings.Contains(msg, "brazen:xxxxx@db") {
+		t.Errorf("SettingError = %q, want the password hidden", msg)
+	}
+	if got := config.Redact("sqlite:///var/lib/brazen.db"); got != "sqlite:///var/lib/brazen.db" {
+		t.Errorf("Redact changed a URL without a password: %q", got)
 	}
 }

@@ -157,12 +157,17 @@ func (c *coordinator) Run(ctx context.Context) {
 				}
 			})
 			c.stop(parts)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			// Leave first, then release: a node claiming the partitions
+			// no longer counts this one, so it takes them all.
+			if _, err := c.store.Heartbeat(rctx, c.node, 0); err != nil {
+				c.logger.Warn("leaving the cluster", "err", err)
+			}
 			if len(parts) > 0 {
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				if err := c.store.ReleaseLeases(rctx, c.node, parts); err != nil {
 					c.logger.Warn("releasing ingest log leases", "err", err)
 				}
-				cancel()
 			}
 			return
 		}

@@ -153,7 +153,11 @@ func (db *DB) AppliedPositions(ctx context.Context) ([]int64, error) {
 func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) (int, error) {
 	var live int
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO nodes (id, expires) VALUES ($1, `+dbNow+` + $2)
+		if ttl <= 0 {
+			if _, err := tx.Exec(ctx, "DELETE FROM nodes WHERE id = $1", node); err != nil {
+				return err
+			}
+		} else if _, err := tx.Exec(ctx, `INSERT INTO nodes (id, expires) VALUES ($1, `+dbNow+` + $2)
 			ON CONFLICT (id) DO UPDATE SET expires = excluded.expires`, node, ttl.Milliseconds()); err != nil {
 			return err
 		}

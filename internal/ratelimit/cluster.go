@@ -37,6 +37,11 @@ const DefaultSyncInterval = 250 * time.Millisecond
 // admit more, never fewer, than the limit allows (short of a store call that
 // failed yet was applied, whose requests are then counted twice).
 //
+// A node that meets a window it has not counted in yet (its first request
+// to a bucket, or the first after the window turned) decides that request
+// on its own count and syncs at once rather than at the next tick, so it
+// learns the others' count within one round trip to the store.
+//
 // If the store fails, each node keeps its requests to send later and goes on
 // deciding with the last totals it read: the shared part fails open, so the
 // cluster may then admit up to N per node, and requests never fail for it.
@@ -52,6 +57,11 @@ type Cluster struct {
 	// order: syncMu, mu, a counter's mu.
 	mu     sync.RWMutex
 	scopes map[string][]clusterCounter
+
+	// kick asks Run for a sync now: a counter entered a window this node
+	// knew nothing of, so it learns the other nodes' count at once instead
+	// of at the next tick.
+	kick chan struct{}
 
 	syncMu   sync.Mutex // serialises syncs; guards the fields below
 	outage   int        // syncs failed in a row
@@ -74,7 +84,7 @@ type clusterCounter struct {
 // in store. Call Run to sync them.
 func NewCluster(store brazen.CounterStore, buckets int, logger *slog.Logger) *Cluster {
 	return &Cluster{SyncInterval: DefaultSyncInterval, store: store, buckets: buckets, logger: logger,
-		scopes: make(map[string][]clusterCounter)}
+		scopes: make(map[string][]clusterCounter), kick: make(chan struct{}, 1)}
 }
 
 func (c *Cluster) Take(scope string, bucket int, lim Limit, now time.Time) Decision {
@@ -89,24 +99,35 @@ func (c *Cluster) count(scope string, bucket int, lim Limit, now time.Time, add 
 	start, end := windowBounds(lim, now)
 	// The map's read lock is held while counting, so that a sync cannot drop
 	// the scope between the lookup and the count and lose the request.
+	var d Decision
+	var fresh bool
 	c.mu.RLock()
 	if cs := c.scopes[scope]; cs != nil {
-		d := cs[bucket].count(start, end, lim.N, add)
+		d, fresh = cs[bucket].count(start, end, lim.N, add)
 		c.mu.RUnlock()
-		return d
+	} else {
+		c.mu.RUnlock()
+		c.mu.Lock()
+		cs := c.scopes[scope]
+		if cs == nil {
+			cs = make([]clusterCounter, c.buckets)
+			c.scopes[scope] = cs
+		}
+		d, fresh = cs[bucket].count(start, end, lim.N, add)
+		c.mu.Unlock()
 	}
-	c.mu.RUnlock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cs := c.scopes[scope]
-	if cs == nil {
-		cs = make([]clusterCounter, c.buckets)
-		c.scopes[scope] = cs
+	if fresh {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
 	}
-	return cs[bucket].count(start, end, lim.N, add)
+	return d
 }
 
-func (k *clusterCounter) count(start, end, n, add int64) Decision {
+// count counts in the window [start, end) and reports whether the window
+// is new to this node.
+func (k *clusterCounter) count(start, end, n, add int64) (d Decision, fresh bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch {
@@ -114,6 +135,7 @@ func (k *clusterCounter) count(start, end, n, add int64) Decision {
 		// A new window: what the node had not sent of the last one no longer
 		// matters to anyone.
 		k.used, k.start, k.end, k.shared, k.pending = true, start, end, 0, 0
+		fresh = true
 	case start < k.start:
 		// A request stamped just before the window turned, counted after
 		// another one stamped after it: count it in the newer window, since
@@ -124,7 +146,7 @@ func (k *clusterCounter) count(start, end, n, add int64) Decision {
 	if allowed {
 		k.pending += add
 	}
-	return Decision{Allowed: allowed, Limit: n, Remaining: max(n-(k.shared+k.pending), 0), Reset: end}
+	return Decision{Allowed: allowed, Limit: n, Remaining: max(n-(k.shared+k.pending), 0), Reset: end}, fresh
 }
 
 // Run syncs every SyncInterval until ctx ends, then once more, so that the
@@ -143,6 +165,9 @@ func (c *Cluster) Run(ctx context.Context) {
 			cancel()
 			return
 		case <-t.C:
+		case <-c.kick:
+		}
+		if ctx.Err() == nil {
 			sctx, cancel := context.WithTimeout(ctx, timeout)
 			c.sync(sctx, time.Now())
 			cancel()

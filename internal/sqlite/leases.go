@@ -18,7 +18,11 @@ func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) (in
 	}
 	defer tx.Rollback()
 	now := time.Now()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO nodes (id, expires) VALUES (?, ?)
+	if ttl <= 0 {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM nodes WHERE id = ?", node); err != nil {
+			return 0, err
+		}
+	} else if _, err := tx.ExecContext(ctx, `INSERT INTO nodes (id, expires) VALUES (?, ?)
 		ON CONFLICT (id) DO UPDATE SET expires = excluded.expires`, node, millis(now.Add(ttl))); err != nil {
 		return 0, err
 	}

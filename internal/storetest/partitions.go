@@ -202,4 +202,13 @@ func testHeartbeat(t *testing.T, s brazen.Store) {
 	if n, err := s.Heartbeat(ctx, "a", time.Minute); err != nil || n != 1 {
 		t.Errorf("Heartbeat(a) after b expired = %d, %v; want 1", n, err)
 	}
+	if n, err := s.Heartbeat(ctx, "c", time.Minute); err != nil || n != 2 {
+		t.Errorf("Heartbeat(c) = %d, %v; want 2", n, err)
+	}
+	if _, err := s.Heartbeat(ctx, "c", 0); err != nil {
+		t.Errorf("Heartbeat(c, 0): %v", err)
+	}
+	if n, err := s.Heartbeat(ctx, "a", time.Minute); err != nil || n != 1 {
+		t.Errorf("Heartbeat(a) after c left = %d, %v; want 1", n, err)
+	}
 }
