@@ -35,6 +35,15 @@ type IngestLog interface {
 	LogHeads(ctx context.Context) ([]int64, error)
 }
 
+// LogWatcher is implemented by stores shared by several processes: it
+// tells a node that another one appended to the log, so that its appliers
+// need not wait for their next poll.
+type LogWatcher interface {
+	// WatchLog calls wake after other processes' appends until ctx ends or
+	// the watch fails.
+	WatchLog(ctx context.Context, wake func()) error
+}
+
 // Lease gives one node the right to apply one partition of the ingest log.
 // Epoch grows every time the partition changes hands, so a node that lost
 // its lease cannot commit a batch over its successor's.

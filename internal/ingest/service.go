@@ -229,5 +229,25 @@ func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.log.Run(ctx) })
 	wg.Go(func() { s.coord.Run(ctx) })
+	if w, ok := s.store.(brazen.LogWatcher); ok {
+		wg.Go(func() { s.watch(ctx, w) })
+	}
 	wg.Wait()
+}
+
+// watch wakes this node's appliers when another node appends, so that
+// they do not wait for their next poll; if the watch fails, the polls
+// carry on alone until it is back.
+func (s *Service) watch(ctx context.Context, w brazen.LogWatcher) {
+	for ctx.Err() == nil {
+		err := w.WatchLog(ctx, s.pos.wakeAppliers)
+		if ctx.Err() != nil {
+			return
+		}
+		s.coord.logger.Warn("watching the ingest log for other nodes' appends; retrying", "err", err)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+	}
 }

@@ -25,75 +25,109 @@ func checkPartition(p int) error {
 	return nil
 }
 
-// AppendLog appends records in one transaction. Each partition's head row
-// is locked (in partition order, so concurrent appends cannot deadlock) and
-// moved on by the number of records it gets: a partition's records commit
-// in the order of their numbers, so a reader never sees a gap fill later.
+// AppendLog appends records in one transaction and one round trip (a
+// pipelined batch, which PostgreSQL runs as one implicit transaction).
+// Each partition's head row is locked (in partition order, so concurrent
+// appends cannot deadlock) and moved on by the number of records it gets:
+// a partition's records commit in the order of their numbers, so a reader
+// never sees a gap fill later.
 func (db *DB) AppendLog(ctx context.Context, records []brazen.LogRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
 	counts := map[int]int64{}
-	for _, r := range records {
+	parts := make([]int32, len(records))
+	data := make([][]byte, len(records))
+	for i, r := range records {
 		if err := checkPartition(r.Partition); err != nil {
 			return err
 		}
 		counts[r.Partition]++
+		parts[i], data[i] = int32(r.Partition), r.Data
 	}
-	parts := make([]int32, 0, len(counts))
+	touched := make([]int32, 0, len(counts))
 	for p := range counts {
-		parts = append(parts, int32(p))
+		touched = append(touched, int32(p))
 	}
-	slices.Sort(parts)
-	ns := make([]int64, len(parts))
-	for i, p := range parts {
+	slices.Sort(touched)
+	ns := make([]int64, len(touched))
+	for i, p := range touched {
 		ns[i] = counts[int(p)]
 	}
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		// Lock first, in partition order, then move the heads: one round trip.
-		b := &pgx.Batch{}
-		b.Queue("SELECT partition FROM log_heads WHERE partition = ANY($1) ORDER BY partition FOR UPDATE", parts)
-		b.Queue(`UPDATE log_heads h SET head = h.head + u.n FROM unnest($1::int[], $2::bigint[]) AS u(p, n)
-			WHERE h.partition = u.p RETURNING h.partition, h.head`, parts, ns)
-		br := tx.SendBatch(ctx, b)
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			br.Close()
-			return err
-		}
-		next := map[int]int64{}
-		for rows.Next() {
-			var p int
-			var head int64
-			if err := rows.Scan(&p, &head); err != nil {
-				rows.Close()
-				br.Close()
-				return err
-			}
-			next[p] = head - counts[p] + 1
-		}
-		if err := rows.Err(); err != nil {
-			br.Close()
-			return err
-		}
-		if err := br.Close(); err != nil {
-			return err
-		}
-		for i := range records {
-			r := &records[i]
-			r.Seq = next[r.Partition]
-			next[r.Partition]++
-		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"ingest_log"}, []string{"partition", "seq", "data"},
-			pgx.CopyFromSlice(len(records), func(i int) ([]any, error) {
-				return []any{int32(records[i].Partition), records[i].Seq, records[i].Data}, nil
-			}))
+	b := &pgx.Batch{}
+	b.Queue("SELECT partition FROM log_heads WHERE partition = ANY($1) ORDER BY partition FOR UPDATE", touched)
+	b.Queue(`UPDATE log_heads h SET head = h.head + u.n FROM unnest($1::int[], $2::bigint[]) AS u(p, n)
+		WHERE h.partition = u.p RETURNING h.partition, h.head`, touched, ns)
+	// Each record's number: its partition's old head plus its rank among
+	// the partition's records, in the order given.
+	b.Queue(`INSERT INTO ingest_log (partition, seq, data)
+		SELECT r.p, h.head - c.n + row_number() OVER (PARTITION BY r.p ORDER BY r.o), r.d
+		FROM unnest($1::int[], $2::bytea[]) WITH ORDINALITY AS r(p, d, o)
+		JOIN unnest($3::int[], $4::bigint[]) AS c(p, n) ON c.p = r.p
+		JOIN log_heads h ON h.partition = r.p`, parts, data, touched, ns)
+	b.Queue("SELECT pg_notify('" + logChannel + "', '')") // delivered at commit
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
 		return err
-	})
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	next := map[int]int64{}
+	for rows.Next() {
+		var p int
+		var head int64
+		if err := rows.Scan(&p, &head); err != nil {
+			rows.Close()
+			return err
+		}
+		next[p] = head - counts[p] + 1
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for range 2 { // the insert, the notification
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	if err := br.Close(); err != nil {
+		return err
+	}
+	for i := range records {
+		r := &records[i]
+		r.Seq = next[r.Partition]
+		next[r.Partition]++
+	}
+	return nil
+}
+
+// logChannel is the LISTEN/NOTIFY channel appends are announced on.
+const logChannel = "brazen_ingest_log"
+
+var _ brazen.LogWatcher = (*DB)(nil)
+
+// WatchLog listens for appends on a connection of its own.
+func (db *DB) WatchLog(ctx context.Context, wake func()) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// The connection is left in LISTEN state: take it out of the pool and
+	// close it at the end rather than give it back.
+	c := conn.Hijack()
+	defer c.Close(context.WithoutCancel(ctx))
+	if _, err := c.Exec(ctx, "LISTEN "+logChannel); err != nil {
+		return err
+	}
+	for {
+		if _, err := c.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		wake()
+	}
 }
 
 // ReadLog returns up to limit records of a partition after a sequence

@@ -1,8 +1,10 @@
 package postgres_test
 
 import (
+	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/pgtest"
@@ -67,5 +69,51 @@ func TestOpenRejectsBadDSN(t *testing.T) {
 	_, err := postgres.Open(t.Context(), "postgres://host:notaport/db")
 	if brazen.ErrorCode(err) != brazen.EINVALID {
 		t.Errorf("Open with a bad port: %v, want EINVALID", err)
+	}
+}
+
+// TestWatchLog: a node is told of another node's append.
+func TestWatchLog(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	open := func() *postgres.DB {
+		db, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	watcher, appender := open(), open()
+	woken := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- watcher.WatchLog(ctx, func() {
+			select {
+			case woken <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	// The watch starts listening asynchronously: append until it hears.
+	deadline := time.After(5 * time.Second)
+	for heard := false; !heard; {
+		if err := appender.AppendLog(t.Context(), []brazen.LogRecord{{Partition: 3, Data: []byte("x")}}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-woken:
+			heard = true
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("the watcher was not woken by another node's append")
+		}
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Error("WatchLog returned nil after its context ended, want the context's error")
 	}
 }

@@ -29,20 +29,25 @@ func (db *DB) Apply(ctx context.Context, lease brazen.Lease, fn func(brazen.User
 	}
 	defer tx.Rollback(ctx)
 	utx := &userTx{tx: tx}
+	// The batch's commit need not wait for its WAL flush: what it applies
+	// is durable in the log already, and PostgreSQL loses async commits
+	// only as a suffix of its WAL (on an OS crash or power loss, never on
+	// a process crash), together with the position they moved, so the
+	// batch is applied again from the log. Waiting for the flush here
+	// would cost each partition's applier an fsync per batch.
+	utx.queue("", "SET LOCAL synchronous_commit = off")
 	pos, err := fn(utx)
 	if err == nil {
+		// The fence rides with the batch's last writes: one round trip.
+		utx.queue(leaseCheck, "UPDATE leases SET applied = greatest(applied, $3) WHERE partition = $1 AND epoch = $2",
+			lease.Partition, lease.Epoch, pos)
 		err = utx.send(ctx)
 	}
+	if errors.Is(err, brazen.ErrLeaseLost) {
+		return err
+	}
 	if err != nil {
 		return conflict(err, "another partition's applier wrote the same data")
-	}
-	tag, err := tx.Exec(ctx, "UPDATE leases SET applied = greatest(applied, $3) WHERE partition = $1 AND epoch = $2",
-		lease.Partition, lease.Epoch, pos)
-	if err != nil {
-		return conflict(err, "another partition's applier wrote the same data")
-	}
-	if tag.RowsAffected() == 0 {
-		return brazen.ErrLeaseLost
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return conflict(err, "another partition's applier wrote the same data")
@@ -146,6 +151,9 @@ type userTx struct {
 	pending int
 }
 
+// leaseCheck marks the fence: no row means the lease is lost.
+const leaseCheck = "the lease"
+
 // sendEvery bounds the statements queued before they are sent.
 const sendEvery = 1024
 
@@ -167,11 +175,21 @@ func (t *userTx) send(ctx context.Context) error {
 	if len(t.checks) == 0 {
 		return nil
 	}
+	br, err := t.sendBut(ctx, 0)
+	if err != nil {
+		return err
+	}
+	return br.Close()
+}
+
+// sendBut sends the queue and checks the outcomes of all but its last
+// keep statements, whose results the caller reads from br (and closes it).
+func (t *userTx) sendBut(ctx context.Context, keep int) (pgx.BatchResults, error) {
 	checks, batch := t.checks, t.batch
 	t.batch, t.checks = pgx.Batch{}, nil
 	br := t.tx.SendBatch(ctx, &batch)
 	var first error
-	for _, check := range checks {
+	for _, check := range checks[:len(checks)-keep] {
 		tag, err := br.Exec()
 		if err != nil {
 			if first == nil {
@@ -181,33 +199,99 @@ func (t *userTx) send(ctx context.Context) error {
 		}
 		if check != "" && tag.RowsAffected() == 0 && first == nil {
 			first = brazen.Errorf(brazen.ECONFLICT, "%s", check)
+			if check == leaseCheck {
+				first = brazen.ErrLeaseLost
+			}
 		}
 	}
-	if err := br.Close(); err != nil && first == nil {
-		first = err
+	if first != nil {
+		br.Close()
+		return nil, first
 	}
-	return first
+	return br, nil
 }
 
 // Reads send the queued writes first, so that they see them.
 
+// Query sends the queued writes and the query in one round trip.
 func (t *userTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := t.send(ctx); err != nil {
+	if len(t.checks) == 0 {
+		return t.tx.Query(ctx, sql, args...)
+	}
+	t.queue("", sql, args...)
+	br, err := t.sendBut(ctx, 1)
+	if err != nil {
 		return nil, err
 	}
-	return t.tx.Query(ctx, sql, args...)
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// batchRows are a query's rows read from a batch, closed with it.
+type batchRows struct {
+	pgx.Rows
+	br  pgx.BatchResults
+	err error // closing the batch
+}
+
+// Next closes the batch once the rows are read, as pgx's Rows close
+// themselves.
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if err := r.br.Close(); err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
 }
 
 func (t *userTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := t.send(ctx); err != nil {
+	rows, err := t.Query(ctx, sql, args...)
+	if err != nil {
 		return errRow{err}
 	}
-	return t.tx.QueryRow(ctx, sql, args...)
+	return rowOf{rows}
 }
 
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
+
+// rowOf is pgx.Row over Rows, as pgx's own QueryRow: the first row, or
+// pgx.ErrNoRows.
+type rowOf struct{ rows pgx.Rows }
+
+func (r rowOf) Scan(dest ...any) error {
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
 
 func (t *userTx) Profile(ctx context.Context, brazeID string) (*brazen.Profile, error) {
 	return profile(ctx, t, brazeID)
@@ -329,38 +413,40 @@ func (t *userTx) MoveActivity(ctx context.Context, from, to string) error {
 	return t.queueMaybeSend(ctx, "", "UPDATE purchases SET braze_id = $1 WHERE braze_id = $2", to, from)
 }
 
-// Events and purchases are written with COPY, after the queued writes.
+// Events and purchases are inserted from arrays, queued with the other
+// writes.
 
 func (t *userTx) AddEvents(ctx context.Context, events []brazen.EventRecord) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if err := t.send(ctx); err != nil {
-		return err
+	n := len(events)
+	ids, names, times := make([]string, n), make([]string, n), make([]int64, n)
+	apps, props := make([]*string, n), make([]*string, n)
+	for i := range events {
+		e := &events[i]
+		ids[i], names[i], times[i], apps[i], props[i] = e.BrazeID, e.Name, millis(e.Time), nullString(e.AppID), nullString(string(e.Properties))
 	}
-	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"braze_id", "name", "time", "app_id", "properties"},
-		pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
-			e := &events[i]
-			return []any{e.BrazeID, e.Name, millis(e.Time), nullString(e.AppID), nullString(string(e.Properties))}, nil
-		}))
-	return err
+	return t.queueMaybeSend(ctx, "", `INSERT INTO events (braze_id, name, time, app_id, properties)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])`, ids, names, times, apps, props)
 }
 
 func (t *userTx) AddPurchases(ctx context.Context, purchases []brazen.PurchaseRecord) error {
 	if len(purchases) == 0 {
 		return nil
 	}
-	if err := t.send(ctx); err != nil {
-		return err
+	n := len(purchases)
+	ids, products, currencies := make([]string, n), make([]string, n), make([]string, n)
+	prices, quantities, times := make([]float64, n), make([]int32, n), make([]int64, n)
+	apps, props := make([]*string, n), make([]*string, n)
+	for i := range purchases {
+		p := &purchases[i]
+		ids[i], products[i], currencies[i], prices[i] = p.BrazeID, p.ProductID, p.Currency, p.Price
+		quantities[i], times[i], apps[i], props[i] = int32(p.Quantity), millis(p.Time), nullString(p.AppID), nullString(string(p.Properties))
 	}
-	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"purchases"},
-		[]string{"braze_id", "product_id", "currency", "price", "quantity", "time", "app_id", "properties"},
-		pgx.CopyFromSlice(len(purchases), func(i int) ([]any, error) {
-			p := &purchases[i]
-			return []any{p.BrazeID, p.ProductID, p.Currency, p.Price, int32(p.Quantity), millis(p.Time),
-				nullString(p.AppID), nullString(string(p.Properties))}, nil
-		}))
-	return err
+	return t.queueMaybeSend(ctx, "", `INSERT INTO purchases (braze_id, product_id, currency, price, quantity, time, app_id, properties)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::double precision[], $5::int[], $6::bigint[], $7::text[], $8::text[])`,
+		ids, products, currencies, prices, quantities, times, apps, props)
 }
 
 // AddRollups adds to the daily totals in one statement, in key order: the
