@@ -21,7 +21,9 @@ const benchUsage = `Usage: brazen bench SCENARIO [flags]
 Drives a Brazen server over HTTP on loopback and prints requests/s, latency
 percentiles and the server's peak RSS. Without --url it starts its own
 server (this binary, a fresh data directory, every rate limit raised out of
-the way) and stops it afterwards.
+the way) and stops it afterwards; with --store postgres://… that server
+runs on that database (give it a throwaway one: the benchmark makes a key
+of its own there and fills it with generated users).
 
 Scenarios:
   http   one endpoint, one body, as fast as the connections allow: the cost
