@@ -60,10 +60,10 @@ var ErrLeaseLost = &Error{Code: ECONFLICT, Message: "the partition's lease was l
 // lasts a time-to-live from its last renewal; a partition whose lease
 // expired may be claimed by any node.
 type Leases interface {
-	// Heartbeat records that node is alive for ttl and returns how many
-	// nodes are alive (node included). A ttl of 0 says node is leaving: it
-	// is no longer counted, so the others claim its share at once.
-	Heartbeat(ctx context.Context, node string, ttl time.Duration) (live int, err error)
+	// Heartbeat records that node is alive for ttl and returns the live
+	// nodes (node included), sorted. A ttl of 0 says node is leaving: it
+	// is no longer listed, so the others claim its share at once.
+	Heartbeat(ctx context.Context, node string, ttl time.Duration) (live []string, err error)
 	// ClaimLeases renews node's leases for ttl, then claims free or expired
 	// partitions (lowest first) until node holds want of them, and returns
 	// every lease node holds. A node may hold more than want; it gives

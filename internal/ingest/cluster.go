@@ -164,10 +164,14 @@ func (c *coordinator) Run(ctx context.Context) {
 			if _, err := c.store.Heartbeat(rctx, c.node, 0); err != nil {
 				c.logger.Warn("leaving the cluster", "err", err)
 			}
-			if len(parts) > 0 {
-				if err := c.store.ReleaseLeases(rctx, c.node, parts); err != nil {
-					c.logger.Warn("releasing ingest log leases", "err", err)
-				}
+			// Every partition, not only those running: a lease claimed by a
+			// renewal that failed half-way is this node's too.
+			all := make([]int, len(c.pos.heads))
+			for i := range all {
+				all[i] = i
+			}
+			if err := c.store.ReleaseLeases(rctx, c.node, all); err != nil {
+				c.logger.Warn("releasing ingest log leases", "err", err)
 			}
 			return
 		}
@@ -227,9 +231,29 @@ func (c *coordinator) renew(ctx context.Context) {
 		go func() {
 			defer close(r.done)
 			a.Run(actx)
+			// Stopped, maybe by itself (lease lost): reads waiting for the
+			// partition now ask the store.
+			c.pos.owned[a.lease.Partition].CompareAndSwap(a, nil)
 		}()
 		c.logger.Debug("applying ingest log partition", "node", c.node, "partition", l.Partition, "epoch", l.Epoch)
 	}
+}
+
+// share is node's fair share of parts partitions among the live nodes:
+// parts ÷ nodes, one more for the first parts % nodes of them in sorted
+// order, so that the shares add up to parts exactly and every node gets
+// some while there are no more nodes than partitions.
+func share(parts int, live []string, node string) int {
+	n := len(live)
+	rank := slices.Index(live, node)
+	if n == 0 || rank < 0 {
+		return parts // not listed yet (a clock far behind?): claim freely, as a lone node would
+	}
+	want := parts / n
+	if rank < parts%n {
+		want++
+	}
+	return want
 }
 
 // claim renews and claims leases, then reads the store's positions, so
@@ -239,8 +263,7 @@ func (c *coordinator) claim(ctx context.Context) ([]brazen.Lease, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	parts := len(c.pos.heads)
-	want := (parts + max(live, 1) - 1) / max(live, 1)
+	want := share(len(c.pos.heads), live, c.node)
 	held, err := c.store.ClaimLeases(ctx, c.node, c.ttl, want)
 	if err != nil {
 		return nil, 0, err

@@ -704,9 +704,9 @@ type cutOffStore struct {
 
 var errCut = errors.New("cut off")
 
-func (s *cutOffStore) Heartbeat(ctx context.Context, node string, ttl time.Duration) (int, error) {
+func (s *cutOffStore) Heartbeat(ctx context.Context, node string, ttl time.Duration) ([]string, error) {
 	if s.cut.Load() && ttl > 0 {
-		return 0, errCut
+		return nil, errCut
 	}
 	return s.UserStore.Heartbeat(ctx, node, ttl)
 }
@@ -928,4 +928,28 @@ func TestSQLiteCoordinatorHandOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkPlan(t, b.svc, extID("u1"), "b")
+}
+
+// TestShare: the fair shares add up to the partitions, differ by at most
+// one, and leave no node idle while there are partitions enough (five nodes
+// over 16 partitions hold 4, 3, 3, 3, 3, not 4, 4, 4, 4, 0).
+func TestShare(t *testing.T) {
+	for nodes := 1; nodes <= 20; nodes++ {
+		var live []string
+		for i := range nodes {
+			live = append(live, fmt.Sprintf("n%02d", i))
+		}
+		total, lo, hi := 0, 1<<30, 0
+		for _, n := range live {
+			w := share(16, live, n)
+			total += w
+			lo, hi = min(lo, w), max(hi, w)
+		}
+		if total != 16 || hi-lo > 1 || (nodes <= 16 && lo == 0) {
+			t.Errorf("%d nodes: shares total %d, from %d to %d", nodes, total, lo, hi)
+		}
+	}
+	if got := share(16, []string{"a"}, "b"); got != 16 {
+		t.Errorf("share of a node not listed = %d, want 16", got)
+	}
 }

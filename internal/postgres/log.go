@@ -183,9 +183,9 @@ func (db *DB) AppliedPositions(ctx context.Context) ([]int64, error) {
 	return db.column(ctx, "SELECT partition, applied FROM leases")
 }
 
-// Heartbeat records node as alive and counts the live nodes.
-func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) (int, error) {
-	var live int
+// Heartbeat records node as alive and lists the live nodes.
+func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) ([]string, error) {
+	var live []string
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if ttl <= 0 {
 			if _, err := tx.Exec(ctx, "DELETE FROM nodes WHERE id = $1", node); err != nil {
@@ -198,7 +198,12 @@ func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) (in
 		if _, err := tx.Exec(ctx, "DELETE FROM nodes WHERE expires < "+dbNow); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, "SELECT count(*) FROM nodes").Scan(&live)
+		rows, err := tx.Query(ctx, "SELECT id FROM nodes ORDER BY id COLLATE \"C\"")
+		if err != nil {
+			return err
+		}
+		live, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
 	})
 	return live, err
 }

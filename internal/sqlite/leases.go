@@ -11,27 +11,39 @@ import (
 // that a second process on the same file never applies it at once.
 
 // Heartbeat records node as alive and counts the live nodes.
-func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) (int, error) {
+func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) ([]string, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer tx.Rollback()
 	now := time.Now()
 	if ttl <= 0 {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM nodes WHERE id = ?", node); err != nil {
-			return 0, err
+			return nil, err
 		}
 	} else if _, err := tx.ExecContext(ctx, `INSERT INTO nodes (id, expires) VALUES (?, ?)
 		ON CONFLICT (id) DO UPDATE SET expires = excluded.expires`, node, millis(now.Add(ttl))); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM nodes WHERE expires < ?", millis(now)); err != nil {
-		return 0, err
+		return nil, err
 	}
-	var live int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM nodes").Scan(&live); err != nil {
-		return 0, err
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM nodes ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	var live []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		live = append(live, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
 	}
 	return live, tx.Commit()
 }

@@ -189,26 +189,19 @@ func testLeaseExpiry(t *testing.T, s brazen.Store) {
 
 func testHeartbeat(t *testing.T, s brazen.Store) {
 	ctx := t.Context()
-	if n, err := s.Heartbeat(ctx, "a", time.Minute); err != nil || n != 1 {
-		t.Errorf("Heartbeat(a) = %d, %v; want 1", n, err)
+	beat := func(node string, ttl time.Duration, want ...string) {
+		t.Helper()
+		live, err := s.Heartbeat(ctx, node, ttl)
+		if err != nil || !slices.Equal(live, want) {
+			t.Errorf("Heartbeat(%s, %s) = %q, %v; want %q", node, ttl, live, err, want)
+		}
 	}
-	if n, err := s.Heartbeat(ctx, "b", 200*time.Millisecond); err != nil || n != 2 {
-		t.Errorf("Heartbeat(b) = %d, %v; want 2", n, err)
-	}
-	if n, err := s.Heartbeat(ctx, "a", time.Minute); err != nil || n != 2 {
-		t.Errorf("Heartbeat(a) again = %d, %v; want 2", n, err)
-	}
+	beat("b", time.Minute, "b")
+	beat("a", 200*time.Millisecond, "a", "b")
+	beat("b", time.Minute, "a", "b")
 	time.Sleep(300 * time.Millisecond)
-	if n, err := s.Heartbeat(ctx, "a", time.Minute); err != nil || n != 1 {
-		t.Errorf("Heartbeat(a) after b expired = %d, %v; want 1", n, err)
-	}
-	if n, err := s.Heartbeat(ctx, "c", time.Minute); err != nil || n != 2 {
-		t.Errorf("Heartbeat(c) = %d, %v; want 2", n, err)
-	}
-	if _, err := s.Heartbeat(ctx, "c", 0); err != nil {
-		t.Errorf("Heartbeat(c, 0): %v", err)
-	}
-	if n, err := s.Heartbeat(ctx, "a", time.Minute); err != nil || n != 1 {
-		t.Errorf("Heartbeat(a) after c left = %d, %v; want 1", n, err)
-	}
+	beat("b", time.Minute, "b") // a expired
+	beat("c", time.Minute, "b", "c")
+	beat("c", 0, "b") // c leaves
+	beat("b", time.Minute, "b")
 }
