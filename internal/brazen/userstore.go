@@ -12,6 +12,12 @@ type LogRecord struct {
 	Partition int
 	Seq       int64
 	Data      []byte
+	// After is set by AppendLog on stores with several partitions (nil
+	// on one): for each partition q, the newest sequence number of q
+	// appended before this record, whether committed before the call
+	// began or earlier in the same call. Appliers use it to keep the order
+	// of writes that fall in different partitions.
+	After []int64
 }
 
 // IngestLog is the durable log every user-data write goes through. It is
@@ -23,9 +29,10 @@ type IngestLog interface {
 	// was created.
 	Partitions() int
 	// AppendLog appends records, each to its Partition, in one durable
-	// transaction, and sets each record's Seq. Within a partition, records
-	// are numbered in the order given, and a record is never visible to
-	// ReadLog before every record numbered below it in its partition.
+	// transaction, and sets each record's Seq (and After). Within a
+	// partition, records are numbered in the order given, and a record is
+	// never visible to ReadLog before every record numbered below it in
+	// its partition.
 	AppendLog(ctx context.Context, records []LogRecord) error
 	// ReadLog returns up to limit records of a partition with Seq > after,
 	// oldest first.

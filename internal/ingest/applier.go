@@ -74,6 +74,8 @@ func (a *Applier) read(ctx context.Context, from int64, out chan<- decoded) {
 	for ctx.Err() == nil {
 		d := decoded{last: pos}
 		n := 0
+		var blocked *brazen.LogRecord // the first record whose turn has not come
+	fill:
 		for n < batchOps {
 			recs, err := a.store.ReadLog(ctx, a.lease.Partition, d.last, readChunk)
 			if err != nil {
@@ -84,6 +86,10 @@ func (a *Applier) read(ctx context.Context, from int64, out chan<- decoded) {
 				return
 			}
 			for _, r := range recs {
+				if !a.ready(r) {
+					blocked = &r
+					break fill
+				}
 				var ops []Op
 				if err := json.Unmarshal(r.Data, &ops); err != nil {
 					// Our own encoding: this is a bug, not bad input. Skip the
@@ -99,6 +105,10 @@ func (a *Applier) read(ctx context.Context, from int64, out chan<- decoded) {
 			}
 		}
 		if len(d.ops) == 0 {
+			if blocked != nil {
+				a.waitReady(ctx, *blocked)
+				continue
+			}
 			select {
 			case <-a.wake:
 			case <-time.After(250 * time.Millisecond):
@@ -112,6 +122,53 @@ func (a *Applier) read(ctx context.Context, from int64, out chan<- decoded) {
 			return
 		}
 		pos = d.last
+	}
+}
+
+// ready says whether a record's turn has come: whether the writes
+// appended before it that it must follow are applied. A record of partition
+// 0 (aliases, identify, merge, renames, writes by alias, braze_id, email or
+// phone) follows everything appended before it; a record of a hashed
+// partition (writes by external id) follows partition 0's records appended
+// before it. So a client that waits for each acknowledgement sees its
+// writes applied in order whichever partitions they fall in, while writes
+// by external id to different users never wait for one another.
+func (a *Applier) ready(r brazen.LogRecord) bool {
+	for q, h := range r.After {
+		if q == r.Partition || (r.Partition != 0 && q != 0) {
+			continue
+		}
+		if a.pos.appliedAt(q) < h {
+			return false
+		}
+	}
+	return true
+}
+
+// waitReady waits until r's turn has come (see ready), asking the store
+// how far other nodes got while it waits for a partition applied
+// elsewhere.
+func (a *Applier) waitReady(ctx context.Context, r brazen.LogRecord) {
+	for ctx.Err() == nil {
+		ch := a.pos.changed()
+		if a.ready(r) {
+			return
+		}
+		var poll <-chan time.Time
+		for q := range r.After {
+			if q != r.Partition && a.pos.owned[q].Load() == nil {
+				poll = time.After(remotePoll)
+				break
+			}
+		}
+		select {
+		case <-ch:
+		case <-poll:
+			if applied, err := a.store.AppliedPositions(ctx); err == nil {
+				a.pos.merge(nil, applied)
+			}
+		case <-ctx.Done():
+		}
 	}
 }
 

@@ -63,6 +63,48 @@ func partitionOf(op *Op, n int) int {
 	return 0
 }
 
+// split encodes a request's ops as log records, keeping their order where
+// it matters across partitions. Ops that follow one another in the same
+// kind of partition share records (one per partition); where the ops pass
+// from partition 0 to the hashed partitions or back, a new run of records
+// begins, so that each record comes after the ones before it in the log's
+// After heads and the appliers keep the request's order (see
+// Applier.ready).
+func split(ops []Op, parts int) ([]brazen.LogRecord, error) {
+	var recs []brazen.LogRecord
+	var run [][]Op // the current run's ops, by partition
+	flush := func() error {
+		for p, part := range run {
+			if len(part) == 0 {
+				continue
+			}
+			data, err := json.Marshal(part)
+			if err != nil {
+				return err
+			}
+			recs = append(recs, brazen.LogRecord{Partition: p, Data: data})
+		}
+		run = make([][]Op, parts)
+		return nil
+	}
+	run = make([][]Op, parts)
+	zero := false // whether the current run is partition 0's
+	for i := range ops {
+		p := partitionOf(&ops[i], parts)
+		if i > 0 && (p == 0) != zero {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+		zero = p == 0
+		run[p] = append(run[p], ops[i])
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
 // fnv64 is FNV-1a: stable across processes, versions and machines.
 func fnv64(s string) uint64 {
 	h := uint64(14695981039346656037)
@@ -77,28 +119,9 @@ func fnv64(s string) uint64 {
 // where they went once they are durable.
 func (l *Log) Append(ctx context.Context, ops []Op) ([]Pos, error) {
 	r := &appendReq{done: make(chan struct{})}
-	if l.parts == 1 {
-		data, err := json.Marshal(ops)
-		if err != nil {
-			return nil, err
-		}
-		r.recs = []brazen.LogRecord{{Data: data}}
-	} else {
-		by := make([][]Op, l.parts)
-		for i := range ops {
-			p := partitionOf(&ops[i], l.parts)
-			by[p] = append(by[p], ops[i])
-		}
-		for p, part := range by {
-			if len(part) == 0 {
-				continue
-			}
-			data, err := json.Marshal(part)
-			if err != nil {
-				return nil, err
-			}
-			r.recs = append(r.recs, brazen.LogRecord{Partition: p, Data: data})
-		}
+	var err error
+	if r.recs, err = split(ops, l.parts); err != nil {
+		return nil, err
 	}
 	if len(r.recs) == 0 {
 		return nil, nil

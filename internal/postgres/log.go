@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"slices"
 	"sync"
 	"time"
@@ -25,25 +26,23 @@ func checkPartition(p int) error {
 	return nil
 }
 
-// AppendLog appends records in one transaction and one round trip (a
-// pipelined batch, which PostgreSQL runs as one implicit transaction).
-// Each partition's head row is locked (in partition order, so concurrent
-// appends cannot deadlock) and moved on by the number of records it gets:
-// a partition's records commit in the order of their numbers, so a reader
-// never sees a gap fill later.
+// AppendLog appends records in one transaction and two round trips (two
+// pipelined batches on one connection). The first locks the heads of the
+// partitions it appends to, in partition order (so concurrent appends
+// cannot deadlock), moves them on, and reads every partition's head; a
+// partition's records therefore commit in the order of their numbers, and
+// a reader never sees a gap fill later. The second inserts the records,
+// each with the heads it came after, announces them and commits.
 func (db *DB) AppendLog(ctx context.Context, records []brazen.LogRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
 	counts := map[int]int64{}
-	parts := make([]int32, len(records))
-	data := make([][]byte, len(records))
-	for i, r := range records {
+	for _, r := range records {
 		if err := checkPartition(r.Partition); err != nil {
 			return err
 		}
 		counts[r.Partition]++
-		parts[i], data[i] = int32(r.Partition), r.Data
 	}
 	touched := make([]int32, 0, len(counts))
 	for p := range counts {
@@ -54,54 +53,97 @@ func (db *DB) AppendLog(ctx context.Context, records []brazen.LogRecord) error {
 	for i, p := range touched {
 		ns[i] = counts[int(p)]
 	}
-	b := &pgx.Batch{}
-	b.Queue("SELECT partition FROM log_heads WHERE partition = ANY($1) ORDER BY partition FOR UPDATE", touched)
-	b.Queue(`UPDATE log_heads h SET head = h.head + u.n FROM unnest($1::int[], $2::bigint[]) AS u(p, n)
-		WHERE h.partition = u.p RETURNING h.partition, h.head`, touched, ns)
-	// Each record's number: its partition's old head plus its rank among
-	// the partition's records, in the order given.
-	b.Queue(`INSERT INTO ingest_log (partition, seq, data)
-		SELECT r.p, h.head - c.n + row_number() OVER (PARTITION BY r.p ORDER BY r.o), r.d
-		FROM unnest($1::int[], $2::bytea[]) WITH ORDINALITY AS r(p, d, o)
-		JOIN unnest($3::int[], $4::bigint[]) AS c(p, n) ON c.p = r.p
-		JOIN log_heads h ON h.partition = r.p`, parts, data, touched, ns)
-	b.Queue("SELECT pg_notify('" + logChannel + "', '')") // delivered at commit
-	br := db.pool.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return err
-	}
-	rows, err := br.Query()
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	next := map[int]int64{}
+	// On an error the connection may be inside the transaction: the pool
+	// closes a connection it gets back in that state.
+	defer conn.Release()
+
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT partition FROM log_heads WHERE partition = ANY($1) ORDER BY partition FOR UPDATE", touched)
+	b.Queue(`UPDATE log_heads h SET head = h.head + u.n FROM unnest($1::int[], $2::bigint[]) AS u(p, n)
+		WHERE h.partition = u.p`, touched, ns)
+	b.Queue("SELECT partition, head FROM log_heads")
+	br := conn.SendBatch(ctx, b)
+	for range 3 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	// Each partition's head before this call: the moved ones less what
+	// this call adds.
+	heads := make([]int64, partitions)
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return err
+	}
 	for rows.Next() {
 		var p int
 		var head int64
 		if err := rows.Scan(&p, &head); err != nil {
 			rows.Close()
+			br.Close()
 			return err
 		}
-		next[p] = head - counts[p] + 1
+		if p >= 0 && p < partitions {
+			heads[p] = head - counts[p]
+		}
 	}
 	if err := rows.Err(); err != nil {
+		br.Close()
 		return err
-	}
-	for range 2 { // the insert, the notification
-		if _, err := br.Exec(); err != nil {
-			return err
-		}
 	}
 	if err := br.Close(); err != nil {
 		return err
 	}
+
+	parts, seqs := make([]int32, len(records)), make([]int64, len(records))
+	data, after := make([][]byte, len(records)), make([][]byte, len(records))
 	for i := range records {
 		r := &records[i]
-		r.Seq = next[r.Partition]
-		next[r.Partition]++
+		r.After = slices.Clone(heads)
+		heads[r.Partition]++
+		r.Seq = heads[r.Partition]
+		parts[i], seqs[i], data[i], after[i] = int32(r.Partition), r.Seq, r.Data, packHeads(r.After)
 	}
-	return nil
+	b = &pgx.Batch{}
+	b.Queue(`INSERT INTO ingest_log (partition, seq, data, after)
+		SELECT * FROM unnest($1::int[], $2::bigint[], $3::bytea[], $4::bytea[])`, parts, seqs, data, after)
+	b.Queue("SELECT pg_notify('" + logChannel + "', '')") // delivered at commit
+	b.Queue("COMMIT")
+	br = conn.SendBatch(ctx, b)
+	for range 3 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
+// packHeads and unpackHeads store a record's After as big-endian int64s.
+func packHeads(heads []int64) []byte {
+	b := make([]byte, 0, 8*len(heads))
+	for _, h := range heads {
+		b = binary.BigEndian.AppendUint64(b, uint64(h))
+	}
+	return b
+}
+
+func unpackHeads(b []byte) []int64 {
+	if len(b) == 0 {
+		return nil
+	}
+	out := make([]int64, len(b)/8)
+	for i := range out {
+		out[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
+	}
+	return out
 }
 
 // logChannel is the LISTEN/NOTIFY channel appends are announced on.
@@ -136,7 +178,7 @@ func (db *DB) ReadLog(ctx context.Context, partition int, after int64, limit int
 	if err := checkPartition(partition); err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, "SELECT seq, data FROM ingest_log WHERE partition = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+	rows, err := db.pool.Query(ctx, "SELECT seq, data, after FROM ingest_log WHERE partition = $1 AND seq > $2 ORDER BY seq LIMIT $3",
 		partition, after, limit)
 	if err != nil {
 		return nil, err
@@ -145,9 +187,11 @@ func (db *DB) ReadLog(ctx context.Context, partition int, after int64, limit int
 	var out []brazen.LogRecord
 	for rows.Next() {
 		r := brazen.LogRecord{Partition: partition}
-		if err := rows.Scan(&r.Seq, &r.Data); err != nil {
+		var heads []byte
+		if err := rows.Scan(&r.Seq, &r.Data, &heads); err != nil {
 			return nil, err
 		}
+		r.After = unpackHeads(heads)
 		out = append(out, r)
 	}
 	return out, rows.Err()

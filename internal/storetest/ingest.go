@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,7 @@ var ingestTests = []storeTest{
 	{"TwoNodes", testIngestTwoNodes},
 	{"Handover", testIngestHandover},
 	{"CrossPartitionWrites", testIngestCrossPartitionWrites},
+	{"OrderAcrossPartitions", testIngestOrderAcrossPartitions},
 }
 
 // ingestNode is an ingest service running on a store, as one node of a
@@ -721,6 +723,56 @@ func testIngestCrossPartitionWrites(t *testing.T, s brazen.Store) {
 		}
 		if p.Standard["first_name"] != "X" || len(p.Aliases) != 1 {
 			t.Errorf("%s: first_name %v, aliases %v; want X and crm:x", describe(id), p.Standard["first_name"], p.Aliases)
+		}
+	}
+}
+
+// testIngestOrderAcrossPartitions: a client that waits for each
+// acknowledgement (not for the write to be applied) sees its writes applied
+// in order, though on a store with several partitions they fall in
+// different ones: a track by external id (a hashed partition), then an
+// alias for that user and a rename (partition 0), then tracks by the new
+// and the old id (hashed again), alternating between two nodes.
+func testIngestOrderAcrossPartitions(t *testing.T, s brazen.Store) {
+	a := startIngest(t, s, ingest.ApplierOptions{Node: "node-a", LeaseTTL: time.Second}).svc
+	b := startIngest(t, s, ingest.ApplierOptions{Node: "node-b", LeaseTTL: time.Second}).svc
+	appendOps := func(svc *ingest.Service, ops ...ingest.Op) {
+		t.Helper()
+		if _, err := svc.Append(t.Context(), ops); err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+	}
+	const users = 30
+	for i := range users {
+		y, z := fmt.Sprintf("y-%d", i), fmt.Sprintf("z-%d", i)
+		appendOps(a, attrsOp(t, byExternalID(y), `{"first_name":"Ada"}`))
+		appendOps(b, ingest.Op{Kind: ingest.KindAliasNew, ID: byExternalID(y), Alias: &brazen.Alias{Label: "crm", Name: y}})
+		appendOps(a, ingest.Op{Kind: ingest.KindRename, ID: byExternalID(y), NewExternalID: z})
+		appendOps(b, attrsOp(t, byExternalID(z), `{"last_name":"Lovelace"}`))
+		appendOps(a, attrsOp(t, byExternalID(y), `{"home_city":"London"}`))
+		// One request whose objects alternate between the kinds of
+		// partition: by external id, by alias, by external id.
+		appendOps(b, attrsOp(t, byExternalID(z), `{"n":{"inc":1}}`),
+			attrsOp(t, byAlias("crm", y), `{"n":{"inc":10}}`),
+			attrsOp(t, byExternalID(z), `{"n":{"inc":100}}`))
+	}
+	ingestSync(t, a, b)
+	for i := range users {
+		y, z := fmt.Sprintf("y-%d", i), fmt.Sprintf("z-%d", i)
+		p := ingestGet(t, a, byExternalID(z))
+		if p == nil {
+			t.Errorf("%s: no profile for the renamed user", z)
+			continue
+		}
+		if p.Standard["first_name"] != "Ada" || p.Standard["last_name"] != "Lovelace" || p.Standard["home_city"] != "London" ||
+			!slices.Equal(p.Deprecated, []string{y}) || !slices.Contains(p.Aliases, brazen.Alias{Label: "crm", Name: y}) ||
+			p.Custom["n"] != json.Number("111") {
+			t.Errorf("%s: writes applied out of order: %+v", z, p)
+		}
+		for _, id := range []brazen.Identifier{byExternalID(y), byAlias("crm", y)} {
+			if q := ingestGet(t, b, id); q == nil || q.BrazeID != p.BrazeID {
+				t.Errorf("%s names another profile than %s: %+v", describe(id), z, q)
+			}
 		}
 	}
 }

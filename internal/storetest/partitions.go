@@ -13,6 +13,7 @@ import (
 var partitionTests = []storeTest{
 	{"Partitions/Numbering", testPartitionNumbering},
 	{"Partitions/AppliedPositions", testPartitionPositions},
+	{"Partitions/After", testPartitionAfter},
 	{"Leases/ClaimAndRelease", testLeaseClaim},
 	{"Leases/ExpiryAndFencing", testLeaseExpiry},
 	{"Leases/Heartbeat", testHeartbeat},
@@ -71,6 +72,50 @@ func testPartitionNumbering(t *testing.T, s brazen.Store) {
 		}
 		if len(got) > 0 && heads[p] != got[len(got)-1].Seq {
 			t.Errorf("LogHeads[%d] = %d, want %d", p, heads[p], got[len(got)-1].Seq)
+		}
+	}
+}
+
+// testPartitionAfter: each record knows every partition's head before it,
+// counting records committed earlier and those before it in its own call.
+func testPartitionAfter(t *testing.T, s brazen.Store) {
+	n := s.Partitions()
+	if n == 1 {
+		t.Skip("one partition: nothing to order across")
+	}
+	ctx := t.Context()
+	first := []brazen.LogRecord{{Partition: 1, Data: []byte("a")}, {Partition: 0, Data: []byte("b")}, {Partition: 1, Data: []byte("c")}}
+	second := []brazen.LogRecord{{Partition: n - 1, Data: []byte("d")}, {Partition: 0, Data: []byte("e")}}
+	for _, recs := range [][]brazen.LogRecord{first, second} {
+		if err := s.AppendLog(ctx, recs); err != nil {
+			t.Fatalf("AppendLog: %v", err)
+		}
+	}
+	a, b, c, d, e := first[0], first[1], first[2], second[0], second[1]
+	want := func(heads map[int]int64) []int64 {
+		out := make([]int64, n)
+		for p, h := range heads {
+			out[p] = h
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		rec  brazen.LogRecord
+		want []int64
+	}{
+		{"a", a, want(nil)},
+		{"b", b, want(map[int]int64{1: a.Seq})},
+		{"c", c, want(map[int]int64{0: b.Seq, 1: a.Seq})},
+		{"d", d, want(map[int]int64{0: b.Seq, 1: c.Seq})},
+		{"e", e, want(map[int]int64{0: b.Seq, 1: c.Seq, n - 1: d.Seq})},
+	} {
+		if !slices.Equal(tt.rec.After, tt.want) {
+			t.Errorf("record %s: After = %v, want %v", tt.name, tt.rec.After, tt.want)
+		}
+		got, err := s.ReadLog(ctx, tt.rec.Partition, tt.rec.Seq-1, 1)
+		if err != nil || len(got) != 1 || !slices.Equal(got[0].After, tt.want) {
+			t.Errorf("record %s read back: %+v, %v; want After %v", tt.name, got, err, tt.want)
 		}
 	}
 }

@@ -340,7 +340,7 @@ func testLogAppendAndRead(t *testing.T, s brazen.Store) {
 			t.Errorf("LogHead after batch %d = %d, want %d", i, head, want[len(want)-1].Seq)
 		}
 	}
-	if diff := gocmp.Diff(want, readLog(t, s, 0, 100)); diff != "" {
+	if diff := gocmp.Diff(want, readLog(t, s, 0, 100), cmpOpts); diff != "" {
 		t.Errorf("ReadLog(0, 100) (-want +got):\n%s", diff)
 	}
 }
