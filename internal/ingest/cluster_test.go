@@ -512,18 +512,21 @@ func (l *pgLeases) nodeListed(node string) bool {
 // second node joins and the two split them evenly; (c) the second leaves
 // and the first takes them all back at once, without waiting for the
 // leaver's leases to expire.
+// pgParts is the PostgreSQL store's number of partitions.
+const pgParts = 8
+
 func TestPGCoordinatorFairShare(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	leases := newPGLeases(t, dsn)
 	storeA, storeB := openPG(t, dsn), openPG(t, dsn)
-	const parts = 16
+	const parts = pgParts
 	if storeA.Partitions() != parts {
 		t.Fatalf("PostgreSQL store has %d partitions, want %d", storeA.Partitions(), parts)
 	}
 
 	// (a)
 	a := startNode(t, storeA, discard(), ApplierOptions{Node: "a", LeaseTTL: time.Second})
-	took := eventually(t, time.Second, "a holds all 16 partitions", func() (bool, string) {
+	took := eventually(t, time.Second, "a holds every partition", func() (bool, string) {
 		o := ownedBy(a.svc)
 		return len(o) == parts && leases.count("a") == parts, fmt.Sprintf("a runs %v; store owners %q", o, leases.owners())
 	})
@@ -533,7 +536,7 @@ func TestPGCoordinatorFairShare(t *testing.T) {
 	// hand-over bound of (c), so that (c) tells leaving from expiry.
 	const bTTL = 3 * time.Second
 	b := startNode(t, storeB, discard(), ApplierOptions{Node: "b", LeaseTTL: bTTL})
-	took = eventually(t, 5*time.Second, "a and b hold 8 partitions each", func() (bool, string) {
+	took = eventually(t, 5*time.Second, "a and b hold half the partitions each", func() (bool, string) {
 		oa, ob := ownedBy(a.svc), ownedBy(b.svc)
 		ok := len(oa) == parts/2 && len(ob) == parts/2 && leases.count("a") == parts/2 && leases.count("b") == parts/2
 		return ok, fmt.Sprintf("a runs %v, b runs %v; store owners %q", oa, ob, leases.owners())
@@ -580,7 +583,7 @@ func TestPGCoordinatorFairShare(t *testing.T) {
 	if n := leases.count("b"); n != 0 {
 		t.Errorf("b still owns %d leases after leaving", n)
 	}
-	eventually(t, 1500*time.Millisecond-time.Since(start), "a holds all 16 again after b left", func() (bool, string) {
+	eventually(t, 1500*time.Millisecond-time.Since(start), "a holds every partition again after b left", func() (bool, string) {
 		o := ownedBy(a.svc)
 		return len(o) == parts && leases.count("a") == parts, fmt.Sprintf("a runs %v; store owners %q", o, leases.owners())
 	})
@@ -609,21 +612,21 @@ func TestPGLostLeaseFencesApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held, err := store.ClaimLeases(t.Context(), "a", ttl, 16)
-	if err != nil || len(held) != 16 {
+	held, err := store.ClaimLeases(t.Context(), "a", ttl, pgParts)
+	if err != nil || len(held) != pgParts {
 		t.Fatalf("a claimed %v, %v", held, err)
 	}
 	var taken []brazen.Lease
 	eventually(t, 3*time.Second, "x claims a's expired leases", func() (bool, string) {
 		var err error
-		if taken, err = store.ClaimLeases(t.Context(), "x", time.Minute, 16); err != nil {
+		if taken, err = store.ClaimLeases(t.Context(), "x", time.Minute, pgParts); err != nil {
 			t.Fatal(err)
 		}
-		return len(taken) == 16, fmt.Sprintf("x holds %v", taken)
+		return len(taken) == pgParts, fmt.Sprintf("x holds %v", taken)
 	})
 
 	op := attrOp(t, extID("fenced"), `{"plan":"stale"}`)
-	p := partitionOf(&op, 16)
+	p := partitionOf(&op, pgParts)
 	if held[p].Partition != p || taken[p].Partition != p || taken[p].Epoch <= held[p].Epoch {
 		t.Fatalf("partition %d: a's lease %+v, x's %+v", p, held[p], taken[p])
 	}
@@ -728,22 +731,22 @@ func TestPGRunningNodeLosesLease(t *testing.T) {
 	cs := &cutOffStore{UserStore: store}
 	logs := &logLines{}
 	a := startNode(t, cs, slog.New(logs), ApplierOptions{Node: "a", LeaseTTL: 500 * time.Millisecond})
-	eventually(t, time.Second, "a holds all 16", func() (bool, string) {
+	eventually(t, time.Second, "a holds every partition", func() (bool, string) {
 		o := ownedBy(a.svc)
-		return len(o) == 16, fmt.Sprintf("a runs %v", o)
+		return len(o) == pgParts, fmt.Sprintf("a runs %v", o)
 	})
 
 	cs.cut.Store(true)
 	eventually(t, 3*time.Second, "x claims a's expired leases", func() (bool, string) {
-		taken, err := store.ClaimLeases(t.Context(), "x", time.Minute, 16)
+		taken, err := store.ClaimLeases(t.Context(), "x", time.Minute, pgParts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(taken) == 16, fmt.Sprintf("x holds %v", taken)
+		return len(taken) == pgParts, fmt.Sprintf("x holds %v", taken)
 	})
 
 	op := attrOp(t, extID("cut-user"), `{"plan":"cut"}`)
-	p := partitionOf(&op, 16)
+	p := partitionOf(&op, pgParts)
 	pos, err := a.svc.Append(t.Context(), []Op{op})
 	if err != nil {
 		t.Fatal(err)
@@ -763,16 +766,16 @@ func TestPGRunningNodeLosesLease(t *testing.T) {
 	})
 
 	// x goes away: a takes every partition and applies the waiting record.
-	all := make([]int, 16)
+	all := make([]int, pgParts)
 	for i := range all {
 		all[i] = i
 	}
 	if err := store.ReleaseLeases(t.Context(), "x", all); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Second, "a holds all 16 again", func() (bool, string) {
+	eventually(t, 2*time.Second, "a holds every partition again", func() (bool, string) {
 		o := ownedBy(a.svc)
-		return len(o) == 16, fmt.Sprintf("a runs %v", o)
+		return len(o) == pgParts, fmt.Sprintf("a runs %v", o)
 	})
 	if err := a.svc.WaitFor(t.Context(), pos); err != nil {
 		t.Fatal(err)
@@ -787,9 +790,9 @@ func TestPGSyncWithoutPartitions(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	storeA, storeC := openPG(t, dsn), openPG(t, dsn)
 	a := startNode(t, storeA, discard(), ApplierOptions{Node: "a", LeaseTTL: time.Second})
-	eventually(t, time.Second, "a holds all 16", func() (bool, string) {
+	eventually(t, time.Second, "a holds every partition", func() (bool, string) {
 		o := ownedBy(a.svc)
-		return len(o) == 16, fmt.Sprintf("a runs %v", o)
+		return len(o) == pgParts, fmt.Sprintf("a runs %v", o)
 	})
 
 	// c runs its group commits but not its coordinator: it holds no lease.

@@ -30,8 +30,14 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// partitions is the number of ingest log partitions the schema creates.
-const partitions = 16
+// partitions is the number of ingest log partitions the schema creates:
+// how many nodes can apply writes at once. Each request's objects are
+// logged as one record per partition they fall in, so more partitions cost
+// more log rows per request: on the reference machine one node applied
+// 29,600 objects/s with 4 partitions, 25,000 with 8 and 19,900 with 16
+// (docs/benchmarks.md). Eight nodes applying at once is more than one
+// PostgreSQL server takes writes from.
+const partitions = 8
 
 // DB is the PostgreSQL store.
 type DB struct {

@@ -2,21 +2,46 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 )
 
 // The SQLite store has one log partition; it is leased all the same, so
-// that a second process on the same file never applies it at once.
+// that a second process on the same file never applies it at once. Lease
+// writes go through the applier's connection (see DB.applyMu): a commit by
+// any other connection would invalidate its page cache, once a second.
 
-// Heartbeat records node as alive and counts the live nodes.
-func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) ([]string, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
+// leaseTx runs fn in a write transaction on the applier's connection.
+func (db *DB) leaseTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	conn, err := db.applyConn(ctx)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
 	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Heartbeat records node as alive and counts the live nodes.
+func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) (live []string, err error) {
+	err = db.leaseTx(ctx, func(tx *sql.Tx) error {
+		live, err = heartbeat(ctx, tx, node, ttl)
+		return err
+	})
+	return live, err
+}
+
+func heartbeat(ctx context.Context, tx *sql.Tx, node string, ttl time.Duration) ([]string, error) {
 	now := time.Now()
 	if ttl <= 0 {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM nodes WHERE id = ?", node); err != nil {
@@ -42,19 +67,19 @@ func (db *DB) Heartbeat(ctx context.Context, node string, ttl time.Duration) ([]
 		}
 		live = append(live, id)
 	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	return live, tx.Commit()
+	return live, rows.Close()
 }
 
 // ClaimLeases renews node's leases and claims free or expired ones.
-func (db *DB) ClaimLeases(ctx context.Context, node string, ttl time.Duration, want int) ([]brazen.Lease, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+func (db *DB) ClaimLeases(ctx context.Context, node string, ttl time.Duration, want int) (held []brazen.Lease, err error) {
+	err = db.leaseTx(ctx, func(tx *sql.Tx) error {
+		held, err = claimLeases(ctx, tx, node, ttl, want)
+		return err
+	})
+	return held, err
+}
+
+func claimLeases(ctx context.Context, tx *sql.Tx, node string, ttl time.Duration, want int) ([]brazen.Lease, error) {
 	now := time.Now()
 	until := millis(now.Add(ttl))
 	if _, err := tx.ExecContext(ctx, "UPDATE leases SET expires = ? WHERE owner = ?", until, node); err != nil {
@@ -84,18 +109,17 @@ func (db *DB) ClaimLeases(ctx context.Context, node string, ttl time.Duration, w
 		}
 		out = append(out, l)
 	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	return out, tx.Commit()
+	return out, rows.Close()
 }
 
 // ReleaseLeases frees node's leases on partitions.
 func (db *DB) ReleaseLeases(ctx context.Context, node string, partitions []int) error {
-	for _, p := range partitions {
-		if _, err := db.write.ExecContext(ctx, "UPDATE leases SET owner = NULL, expires = 0 WHERE partition = ? AND owner = ?", p, node); err != nil {
-			return err
+	return db.leaseTx(ctx, func(tx *sql.Tx) error {
+		for _, p := range partitions {
+			if _, err := tx.ExecContext(ctx, "UPDATE leases SET owner = NULL, expires = 0 WHERE partition = ? AND owner = ?", p, node); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }

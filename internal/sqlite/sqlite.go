@@ -47,9 +47,13 @@ type DB struct {
 	// The applier writes through a connection of its own, on which its
 	// statements stay prepared across transactions.
 	apply  *sql.DB
-	stmtMu sync.Mutex           // guards conn and stmts
-	conn   *sql.Conn            // taken from apply on first use
-	stmts  map[string]*sql.Stmt // prepared on conn, by query
+	stmtMu sync.Mutex // guards conn and stmts
+	// applyMu serialises the transactions on conn: the applier's, and the
+	// lease renewals', which go through the same connection because a
+	// write by another connection would empty its page cache.
+	applyMu sync.Mutex
+	conn    *sql.Conn            // taken from apply on first use
+	stmts   map[string]*sql.Stmt // prepared on conn, by query
 }
 
 var _ brazen.Store = (*DB)(nil)

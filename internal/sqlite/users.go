@@ -116,6 +116,8 @@ func (db *DB) Apply(ctx context.Context, lease brazen.Lease, fn func(brazen.User
 	if lease.Partition != 0 {
 		return errPartition
 	}
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
 	conn, err := db.applyConn(ctx)
 	if err != nil {
 		return err

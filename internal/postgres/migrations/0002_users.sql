@@ -1,4 +1,4 @@
--- User data. The ingest log has 16 partitions, each with its head (the
+-- User data. The ingest log has 8 partitions, each with its head (the
 -- appends' counter, locked briefly by each append) and its lease (owner,
 -- epoch, applied position: written by the partition's applier).
 CREATE TABLE ingest_log (
@@ -12,7 +12,7 @@ CREATE TABLE log_heads (
     partition integer PRIMARY KEY,
     head      bigint NOT NULL DEFAULT 0
 );
-INSERT INTO log_heads (partition) SELECT generate_series(0, 15);
+INSERT INTO log_heads (partition) SELECT generate_series(0, 7);
 
 CREATE TABLE leases (
     partition integer PRIMARY KEY,
@@ -21,7 +21,7 @@ CREATE TABLE leases (
     expires   bigint NOT NULL DEFAULT 0, -- by the database's clock
     applied   bigint NOT NULL DEFAULT 0
 );
-INSERT INTO leases (partition) SELECT generate_series(0, 15);
+INSERT INTO leases (partition) SELECT generate_series(0, 7);
 
 CREATE TABLE nodes (
     id      text PRIMARY KEY,
