@@ -117,3 +117,29 @@ func TestWatchLog(t *testing.T) {
 		t.Error("WatchLog returned nil after its context ended, want the context's error")
 	}
 }
+
+// BenchmarkAppendLog is one group commit of the ingest log: 32 requests'
+// records (one per partition each touches: 4 here), about 500 bytes each.
+func BenchmarkAppendLog(b *testing.B) {
+	db, err := postgres.Open(b.Context(), pgtest.NewDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 500)
+	const requests, perRequest = 32, 4
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		recs := make([]brazen.LogRecord, 0, requests*perRequest)
+		for r := range requests * perRequest {
+			recs = append(recs, brazen.LogRecord{Partition: (i + r) % db.Partitions(), Data: data})
+		}
+		if err := db.AppendLog(b.Context(), recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*requests)/b.Elapsed().Seconds(), "requests/s")
+}
