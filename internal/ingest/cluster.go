@@ -88,11 +88,14 @@ func (p *positions) wakeAppliers() {
 	}
 }
 
-// sums returns the total of the heads and of the applied positions.
+// sums returns the total of the heads and of the applied positions. A
+// head learned from the store may lag an applied position learned later:
+// a partition's head is at least what is applied of it.
 func (p *positions) sums() (head, applied int64) {
 	for i := range p.heads {
-		head += p.heads[i].Load()
-		applied += p.applied[i].Load()
+		a := p.applied[i].Load()
+		head += max(p.heads[i].Load(), a)
+		applied += a
 	}
 	return head, applied
 }
