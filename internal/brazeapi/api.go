@@ -200,6 +200,9 @@ func (c *Call) Body() ([]byte, error) {
 	if !c.bodyRead {
 		max, tooLarge := c.e.maxBody()
 		c.body, c.bodyErr = httpx.ReadBody(c.W, c.R, max, tooLarge)
+		if c.bodyErr == nil && httpx.HasEscapedNUL(c.body) {
+			c.body, c.bodyErr = nil, errNUL
+		}
 		c.bodyRead = true
 	}
 	return c.body, c.bodyErr
@@ -215,6 +218,10 @@ func (c *Call) Decode(v any) error {
 }
 
 var (
+	// errNUL refuses the NUL character anywhere in a body: PostgreSQL
+	// cannot store it in text, and no identifier or name needs it.
+	errNUL = &brazen.Error{Code: brazen.EINVALID, Message: "Bad Request",
+		Details: []string{`the request contains the NUL character (\u0000), which Brazen does not accept in any string`}}
 	errAccessDenied = &brazen.Error{Code: brazen.EFORBIDDEN, Message: "Access Denied"}
 	errIPNotAllowed = &brazen.Error{Code: brazen.EFORBIDDEN, Message: "Invalid whitelisted IPs"}
 	errRateLimited  = &brazen.Error{Code: brazen.ERATELIMITED, Message: "Rate Limited"}

@@ -1194,3 +1194,28 @@ func TestUsersGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestUsersRefuseNUL: the NUL character (which PostgreSQL cannot keep in
+// text) is refused with 400 wherever it is, and nothing is logged; an
+// escaped backslash followed by "u0000" is ordinary text.
+func TestUsersRefuseNUL(t *testing.T) {
+	u := newUsersHarness(t)
+	for _, tt := range []struct{ path, body string }{
+		{"/users/track", `{"attributes":[{"external_id":"a\u0000b","plan":"x"}]}`},
+		{"/users/track", `{"events":[{"external_id":"e","name":"n\u0000","time":"2026-11-20T10:00:00Z"}]}`},
+		{"/users/alias/new", `{"user_aliases":[{"alias_name":"n\u0000","alias_label":"l"}]}`},
+		{"/users/delete", `{"external_ids":["x\u0000"]}`},
+	} {
+		w := u.post(tt.path, tt.body)
+		if w.Code != 400 || !strings.Contains(w.Body.String(), `NUL character`) {
+			t.Errorf("%s %s: %d %s, want 400 naming the NUL character", tt.path, tt.body, w.Code, w.Body)
+		}
+	}
+	if w := u.post("/users/track", `{"attributes":[{"external_id":"slash","note":"a\\u0000b"}]}`); w.Code != 201 {
+		t.Fatalf("an escaped backslash before u0000: %d %s, want 201", w.Code, w.Body)
+	}
+	u.settle()
+	if got := u.export(`{"external_ids":["slash","a\\u0000b"]}`); len(got) != 1 {
+		t.Errorf("export after the refused writes = %v, want only the user \"slash\"", got)
+	}
+}

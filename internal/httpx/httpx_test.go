@@ -244,3 +244,24 @@ func TestIDsUnique(t *testing.T) {
 		}
 	}
 }
+
+func TestHasEscapedNUL(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{`{"a":"x\u0000y"}`, true},
+		{`{"a\u0000":1}`, true},
+		{`"\\\u0000"`, true},
+		{`{"a":"x\\u0000y"}`, false}, // a backslash, then the text u0000
+		{`{"a":"\u00001"}`, true},
+		{`{"a":"\u0001"}`, false},
+		{`\u000`, false},
+		{`\`, false},
+		{``, false},
+	} {
+		if got := HasEscapedNUL([]byte(tt.in)); got != tt.want {
+			t.Errorf("HasEscapedNUL(%s) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

@@ -100,6 +100,22 @@ func DecodeJSON(body []byte, v any) error {
 	return nil
 }
 
+// HasEscapedNUL reports whether a JSON text holds the escape \u0000 (the
+// NUL character) in a string. An escaped backslash followed by "u0000" is
+// not one.
+func HasEscapedNUL(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if i+5 < len(b) && b[i+1] == 'u' && string(b[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // the escaped character
+	}
+	return false
+}
+
 // CheckJSON reports whether body is one well-formed JSON value, with the same
 // errors as DecodeJSON.
 func CheckJSON(body []byte) error {

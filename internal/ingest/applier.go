@@ -59,9 +59,10 @@ func (a *Applier) Wake() {
 
 // decoded is a batch of log records with their operations decoded.
 type decoded struct {
-	last int64  // sequence number of the batch's last record
-	ops  [][]Op // per record; nil for a record that could not be decoded
-	err  error  // reading failed
+	last int64   // sequence number of the batch's last record
+	ops  [][]Op  // per record; nil for a record that could not be decoded
+	seqs []int64 // per record
+	err  error   // reading failed
 }
 
 // read reads and decodes the log from position from onwards, one batch
@@ -97,6 +98,7 @@ func (a *Applier) read(ctx context.Context, from int64, out chan<- decoded) {
 					a.logger.Error("undecodable ingest log record skipped", "seq", r.Seq, "err", err)
 				}
 				d.ops = append(d.ops, ops)
+				d.seqs = append(d.seqs, r.Seq)
 				d.last = r.Seq
 				n += len(ops)
 			}
@@ -184,6 +186,10 @@ func (a *Applier) Run(ctx context.Context) {
 		for d := range batches {
 			if err = d.err; err == nil {
 				err = a.apply(ctx, d)
+				if brazen.ErrorCode(err) == brazen.EINVALID {
+					a.cache.clear()
+					err = a.applyEach(ctx, d)
+				}
 			}
 			if err != nil {
 				break
@@ -252,6 +258,31 @@ func (a *Applier) apply(ctx context.Context, d decoded) error {
 	}
 	a.applied.Add(n)
 	a.pos.setApplied(a.lease.Partition, d.last)
+	return nil
+}
+
+// applyEach applies a batch the store refused as invalid one record at a
+// time, and skips, with an error in the log, a record the store refuses on
+// its own (data a backend cannot keep: the API refuses what it knows of,
+// such as the NUL character, so this is the last line of defence). One bad
+// record must not stop its partition for good.
+func (a *Applier) applyEach(ctx context.Context, d decoded) error {
+	for i, ops := range d.ops {
+		one := decoded{last: d.seqs[i], ops: [][]Op{ops}, seqs: d.seqs[i : i+1]}
+		err := a.apply(ctx, one)
+		if brazen.ErrorCode(err) != brazen.EINVALID {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		a.cache.clear()
+		a.logger.Error("ingest log record refused by the store; skipped", "partition", a.lease.Partition,
+			"seq", d.seqs[i], "operations", len(ops), "err", err)
+		if err := a.apply(ctx, decoded{last: d.seqs[i], ops: [][]Op{nil}, seqs: one.seqs}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

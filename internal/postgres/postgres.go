@@ -196,10 +196,17 @@ func pgCode(err error) string {
 // conflict turns the errors of two transactions colliding (a unique key
 // taken meanwhile, a deadlock, a serialization failure) into ECONFLICT,
 // which callers retry.
+//
+// Data the database refuses — class 22, a data exception (an invalid byte,
+// a number out of range); class 23 but uniqueness, a broken constraint;
+// class 54, a program limit (an index entry too large) — is EINVALID:
+// retrying cannot help, and the applier skips the record that holds it.
 func conflict(err error, what string) error {
-	switch pgCode(err) {
-	case "23505", "40P01", "40001":
+	switch code := pgCode(err); {
+	case code == "23505", code == "40P01", code == "40001":
 		return &brazen.Error{Code: brazen.ECONFLICT, Message: what, Err: err}
+	case strings.HasPrefix(code, "22"), strings.HasPrefix(code, "23"), strings.HasPrefix(code, "54"):
+		return &brazen.Error{Code: brazen.EINVALID, Message: "the database refused the data", Err: err}
 	}
 	return err
 }

@@ -36,6 +36,7 @@ var ingestTests = []storeTest{
 	{"Handover", testIngestHandover},
 	{"CrossPartitionWrites", testIngestCrossPartitionWrites},
 	{"OrderAcrossPartitions", testIngestOrderAcrossPartitions},
+	{"RefusedRecordSkipped", testIngestRefusedRecordSkipped},
 }
 
 // ingestNode is an ingest service running on a store, as one node of a
@@ -773,6 +774,33 @@ func testIngestOrderAcrossPartitions(t *testing.T, s brazen.Store) {
 			if q := ingestGet(t, b, id); q == nil || q.BrazeID != p.BrazeID {
 				t.Errorf("%s names another profile than %s: %+v", describe(id), z, q)
 			}
+		}
+	}
+}
+
+// testIngestRefusedRecordSkipped: a record a backend cannot store (here a
+// NUL character in an alias name, which PostgreSQL refuses in text and the
+// API refuses before it is logged) never stops its partition: the writes
+// logged around it in the same partition (by alias: partition 0) are
+// applied, and reads do not wait forever.
+func testIngestRefusedRecordSkipped(t *testing.T, s brazen.Store) {
+	w := newIngestWorld(t, s)
+	for i := range 5 {
+		if _, err := w.svc.Append(t.Context(), []ingest.Op{attrsOp(t, byAlias("l", "poison\x00"), `{"n":{"inc":1}}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.Append(t.Context(), []ingest.Op{attrsOp(t, byAlias("l", fmt.Sprint("fine-", i)), `{"n":{"inc":1}}`),
+			attrsOp(t, byAlias("l", "fine"), `{"n":{"inc":1}}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingestSync(t, w.svc)
+	if p := w.get(byAlias("l", "fine")); p == nil || p.Custom["n"] != json.Number("5") {
+		t.Errorf("the writes around the refused records: %+v, want n = 5", p)
+	}
+	for i := range 5 {
+		if w.get(byAlias("l", fmt.Sprint("fine-", i))) == nil {
+			t.Errorf("fine-%d was not applied", i)
 		}
 	}
 }
