@@ -143,7 +143,8 @@ func (db *DB) Key(ctx context.Context, id string) (*brazen.APIKey, error) {
 
 // KeyByHash returns the key whose secret has hash h.
 func (db *DB) KeyByHash(ctx context.Context, h brazen.KeyHash) (*brazen.APIKey, error) {
-	return scanKey(db.pool.QueryRow(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE key_hash = $1", h[:]))
+	k, err := scanKey(db.pool.QueryRow(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE key_hash = $1", h[:]))
+	return k, unavailable(err)
 }
 
 // Keys lists a workspace's keys, oldest first.

@@ -34,6 +34,10 @@ func checkPartition(p int) error {
 // a reader never sees a gap fill later. The second inserts the records,
 // each with the heads it came after, announces them and commits.
 func (db *DB) AppendLog(ctx context.Context, records []brazen.LogRecord) error {
+	return unavailable(db.appendLog(ctx, records))
+}
+
+func (db *DB) appendLog(ctx context.Context, records []brazen.LogRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
@@ -219,12 +223,14 @@ func (db *DB) column(ctx context.Context, query string) ([]int64, error) {
 
 // LogHeads returns each partition's newest sequence number.
 func (db *DB) LogHeads(ctx context.Context) ([]int64, error) {
-	return db.column(ctx, "SELECT partition, head FROM log_heads")
+	heads, err := db.column(ctx, "SELECT partition, head FROM log_heads")
+	return heads, unavailable(err)
 }
 
 // AppliedPositions returns each partition's applied position.
 func (db *DB) AppliedPositions(ctx context.Context) ([]int64, error) {
-	return db.column(ctx, "SELECT partition, applied FROM leases")
+	pos, err := db.column(ctx, "SELECT partition, applied FROM leases")
+	return pos, unavailable(err)
 }
 
 // Heartbeat records node as alive and lists the live nodes.

@@ -14,6 +14,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"io/fs"
 	"sort"
 	"strconv"
@@ -207,6 +209,21 @@ func conflict(err error, what string) error {
 		return &brazen.Error{Code: brazen.ECONFLICT, Message: what, Err: err}
 	case strings.HasPrefix(code, "22"), strings.HasPrefix(code, "23"), strings.HasPrefix(code, "54"):
 		return &brazen.Error{Code: brazen.EINVALID, Message: "the database refused the data", Err: err}
+	}
+	return err
+}
+
+// unavailable turns a failure to reach the database (it is down, or the
+// connection broke) into EUNAVAILABLE, which the API answers with 503
+// Service Unavailable, a status clients retry; other errors pass as they
+// are.
+func unavailable(err error) error {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if err != nil && (errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) {
+		return &brazen.Error{Code: brazen.EUNAVAILABLE, Message: "Service Unavailable",
+			Details: []string{"the store does not answer; retry"}, Err: err}
 	}
 	return err
 }

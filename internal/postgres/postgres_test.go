@@ -143,3 +143,29 @@ func BenchmarkAppendLog(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*requests)/b.Elapsed().Seconds(), "requests/s")
 }
+
+// TestUnreachableIsUnavailable: when the database does not answer, the
+// request path's calls fail with EUNAVAILABLE (the API's 503, which
+// clients retry), not an internal error.
+func TestUnreachableIsUnavailable(t *testing.T) {
+	db, err := postgres.Open(t.Context(), "postgres://brazen@127.0.0.1:1/brazen?connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	_, keyErr := db.KeyByHash(ctx, brazen.KeyHash{})
+	_, headErr := db.LogHeads(ctx)
+	_, refErr := db.ByExternalID(ctx, "x")
+	for what, err := range map[string]error{
+		"AppendLog":    db.AppendLog(ctx, []brazen.LogRecord{{Data: []byte("x")}}),
+		"KeyByHash":    keyErr,
+		"LogHeads":     headErr,
+		"ByExternalID": refErr,
+		"Ping":         db.Ping(ctx),
+	} {
+		if brazen.ErrorCode(err) != brazen.EUNAVAILABLE {
+			t.Errorf("%s against a closed port: %v, want EUNAVAILABLE", what, err)
+		}
+	}
+}

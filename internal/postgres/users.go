@@ -61,19 +61,24 @@ func (db *DB) Apply(ctx context.Context, lease brazen.Lease, fn func(brazen.User
 }
 
 func (db *DB) Profile(ctx context.Context, brazeID string) (*brazen.Profile, error) {
-	return profile(ctx, db.pool, brazeID)
+	p, err := profile(ctx, db.pool, brazeID)
+	return p, unavailable(err)
 }
 func (db *DB) ByExternalID(ctx context.Context, id string) (brazen.ProfileRef, error) {
-	return byExternalID(ctx, db.pool, id)
+	r, err := byExternalID(ctx, db.pool, id)
+	return r, unavailable(err)
 }
 func (db *DB) ByAlias(ctx context.Context, a brazen.Alias) (brazen.ProfileRef, error) {
-	return byAlias(ctx, db.pool, a)
+	r, err := byAlias(ctx, db.pool, a)
+	return r, unavailable(err)
 }
 func (db *DB) ByEmail(ctx context.Context, email string) ([]brazen.ProfileRef, error) {
-	return refsBy(ctx, db.pool, "email", strings.ToLower(email))
+	rs, err := refsBy(ctx, db.pool, "email", strings.ToLower(email))
+	return rs, unavailable(err)
 }
 func (db *DB) ByPhone(ctx context.Context, phone string) ([]brazen.ProfileRef, error) {
-	return refsBy(ctx, db.pool, "phone", phone)
+	rs, err := refsBy(ctx, db.pool, "phone", phone)
+	return rs, unavailable(err)
 }
 
 var errNoProfile = brazen.Errorf(brazen.ENOTFOUND, "no such user")
