@@ -1,0 +1,57 @@
+// Package channel holds what every delivery channel (email, webhook, push,
+// SMS) shares: how a delivery attempt's failure is classified. The
+// channels themselves are its subpackages; internal/dispatch drives them.
+package channel
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Error is a failed delivery attempt. Permanent failures (the provider
+// refused the message or the address for good) are not retried; the
+// others are, with backoff. RetryAfter, if set, is the provider's own
+// request for a pause.
+type Error struct {
+	Permanent  bool
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string {
+	kind := "transient"
+	if e.Permanent {
+		kind = "permanent"
+	}
+	return fmt.Sprintf("%s delivery failure: %v", kind, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Permanentf returns a permanent failure.
+func Permanentf(format string, args ...any) error {
+	return &Error{Permanent: true, Err: fmt.Errorf(format, args...)}
+}
+
+// Transientf returns a failure worth retrying.
+func Transientf(format string, args ...any) error {
+	return &Error{Err: fmt.Errorf(format, args...)}
+}
+
+// IsPermanent reports whether err is a permanent failure. An error that is
+// not an *Error (a bug, a canceled context) is not: retrying is the safe
+// side, and attempts are bounded.
+func IsPermanent(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Permanent
+}
+
+// RetryAfter returns the pause a provider asked for, 0 if none.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
