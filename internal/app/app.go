@@ -23,7 +23,9 @@ import (
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazeapi"
 	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/channel/webhook"
 	"github.com/brazenhq/brazen/internal/config"
+	"github.com/brazenhq/brazen/internal/dispatch"
 	"github.com/brazenhq/brazen/internal/httpx"
 	"github.com/brazenhq/brazen/internal/ingest"
 	"github.com/brazenhq/brazen/internal/postgres"
@@ -97,6 +99,8 @@ type App struct {
 	users  *ingest.Service
 	// cluster counts rate limits with the other nodes; nil on one node.
 	cluster *ratelimit.Cluster
+	// workers deliver messages; nil if the store keeps no jobs.
+	workers *dispatch.Workers
 
 	// Workspace is the instance's workspace.
 	Workspace *brazen.Workspace
@@ -180,6 +184,16 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	)
 	ids := httpx.NewIDs()
 
+	// Messaging: delivery workers on every node, and the planner behind
+	// /messages/send.
+	var planner *dispatch.Planner
+	if js, ok := a.store.(brazen.JobStore); ok {
+		a.workers = dispatch.NewWorkers(js, map[string]dispatch.Deliverer{
+			"webhook": dispatch.WebhookDeliverer{Sender: webhook.NewSender(10 * time.Second)},
+		}, logger, dispatch.WorkerOptions{Node: cfg.Instance + "-" + brazen.NewID()[:8]})
+		planner = dispatch.NewPlanner(a.users, js, a.workers, logger)
+	}
+
 	// One node counts rate limits in memory; nodes sharing a PostgreSQL
 	// store count them together (ratelimit.Cluster documents the tolerance).
 	var limiter ratelimit.Limiter = ratelimit.NewLocal(len(brazeapi.LimitGroups()))
@@ -189,7 +203,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	}
 	api := brazeapi.New(brazeapi.Options{
 		Keys: a.keys, Limiter: limiter, Limits: limits,
-		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users,
+		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users, Messages: planner,
 	})
 	api.Handle("GET /healthz", http.HandlerFunc(a.healthz))
 	api.Handle("GET /readyz", http.HandlerFunc(a.readyz))
@@ -299,6 +313,9 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.users.Run(bg) })
 	if a.cluster != nil {
 		wg.Go(func() { a.cluster.Run(bg) })
+	}
+	if a.workers != nil {
+		wg.Go(func() { a.workers.Run(bg) })
 	}
 
 	errc := make(chan error, 2)

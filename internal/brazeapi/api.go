@@ -19,6 +19,7 @@ import (
 
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/dispatch"
 	"github.com/brazenhq/brazen/internal/httpx"
 	"github.com/brazenhq/brazen/internal/ingest"
 	"github.com/brazenhq/brazen/internal/ratelimit"
@@ -91,6 +92,7 @@ type Options struct {
 	Logger         *slog.Logger
 	Registerer     prometheus.Registerer // where brazen_rate_limited_total goes
 	Users          *ingest.Service       // user data: track, identity, export
+	Messages       *dispatch.Planner     // /messages/send; nil answers 501
 }
 
 // API serves the Braze REST surface.
@@ -103,6 +105,7 @@ type API struct {
 	logger      *slog.Logger
 	rateLimited [numGroups]prometheus.Counter
 	users       *ingest.Service
+	messages    *dispatch.Planner
 
 	mux   *http.ServeMux // the routes
 	paths *http.ServeMux // the same paths without methods, to tell 405 from 404
@@ -112,7 +115,7 @@ type API struct {
 func New(o Options) *API {
 	a := &API{
 		keys: o.Keys, limiter: o.Limiter, limits: o.Limits, trusted: o.TrustedProxies,
-		now: o.Now, logger: o.Logger, users: o.Users,
+		now: o.Now, logger: o.Logger, users: o.Users, messages: o.Messages,
 		mux: http.NewServeMux(), paths: http.NewServeMux(),
 	}
 	if a.now == nil {

@@ -50,7 +50,7 @@ var endpointTable = []endpoint{
 	{"GET /kpi/new_users/data_series", "kpi.new_users.data_series", gDefault, ga, nil},
 	{"GET /kpi/uninstalls/data_series", "kpi.uninstalls.data_series", gDefault, ga, nil},
 	{"GET /sessions/data_series", "sessions.data_series", gDefault, ga, nil},
-	{"POST /messages/send", "messages.send", gDefault, ga, nil},
+	{"POST /messages/send", "messages.send", gDefault, ga, (*API).messagesSend},
 	{"POST /campaigns/trigger/send", "campaigns.trigger.send", gDefault, ga, nil},
 	{"POST /canvas/trigger/send", "canvas.trigger.send", gDefault, ga, nil},
 	{"POST /transactional/v1/campaigns/{campaign_id}/send", "transactional.send", gDefault, ga, nil},

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestMessagesSendWebhook: users tracked, then a webhook message sent to
+// them with Liquid: each user's request arrives at the endpoint rendered
+// for that user, with an idempotency key; a user the template aborts for
+// gets nothing, and an unknown user is skipped.
+func TestMessagesSendWebhook(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]string{} // idempotency key → body
+	sinkSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got[r.Header.Get("Idempotency-Key")] = r.Method + " " + r.URL.Path + " " + r.Header.Get("X-Plan") + " " + string(b)
+		mu.Unlock()
+	}))
+	defer sinkSrv.Close()
+
+	s := serve(t, t.TempDir())
+	defer s.stop(t)
+	status, _, body := post(t, s.addr, s.key, "/users/track", `{"attributes":[
+		{"external_id":"ada","first_name":"Ada","plan":"pro"},
+		{"external_id":"bob","first_name":"Bob","plan":"free"},
+		{"external_id":"cy","plan":"pro"}]}`)
+	if status != 201 {
+		t.Fatalf("track: %d %s", status, body)
+	}
+	send := `{"external_user_ids":["ada","bob","cy","nobody"],"messages":{"webhook":{
+		"url":"` + sinkSrv.URL + `/hook/{{${user_id}}}","request_method":"POST",
+		"request_headers":{"Content-Type":"application/json","X-Plan":"{{custom_attribute.${plan}}}"},
+		"body":"{% if custom_attribute.${plan} == 'free' %}{% abort_message('free plan') %}{% endif %}{\"hi\":\"{{${first_name} | default: 'there'}}\"}"}}}`
+	status, _, body = post(t, s.addr, s.key, "/messages/send", send)
+	if status != 201 {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	var resp struct {
+		DispatchID string `json:"dispatch_id"`
+		Message    string `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(body), &resp); err != nil || len(resp.DispatchID) != 24 || resp.Message != "success" {
+		t.Fatalf("send answered %s", body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // nothing more is coming
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 {
+		t.Fatalf("the endpoint got %d requests, want 2 (ada, cy): %v", len(got), got)
+	}
+	for key, want := range map[string]string{"ada": `POST /hook/ada pro {"hi":"Ada"}`, "cy": `POST /hook/cy pro {"hi":"there"}`} {
+		found := false
+		for k, v := range got {
+			if strings.HasPrefix(k, resp.DispatchID+"/") && strings.HasSuffix(k, "/webhook") && v == want {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no request for %s like %q (key %s/…/webhook): %v", key, want, resp.DispatchID, got)
+		}
+	}
+}
+
+// TestMessagesSendErrors: Braze's 400s, and nothing queued for a refused
+// request.
+func TestMessagesSendErrors(t *testing.T) {
+	s := serve(t, t.TempDir())
+	defer s.stop(t)
+	for _, tt := range []struct{ body, want string }{
+		{`{"messages":{"webhook":{"url":"https://x.example","request_method":"POST"}}}`, `No Recipients`},
+		{`{"external_user_ids":["a"],"messages":{}}`, `No message to send`},
+		{`{"external_user_ids":["a"],"segment_id":"s1","messages":{"webhook":{"url":"https://x.example","request_method":"POST"}}}`, `no segments yet`},
+		{`{"external_user_ids":["a"],"messages":{"email":{"app_id":"a","from":"A <a@example.com>","body":"x"}}}`, `no email channel configured`},
+		{`{"external_user_ids":["a"],"messages":{"webhook":{"url":"https://x.example","request_method":"POST","body":"{{${first_name}"}}}`, `messages.webhook.body`},
+	} {
+		status, _, body := post(t, s.addr, s.key, "/messages/send", tt.body)
+		if status != 400 || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %s, want 400 with %q", tt.body, status, body, tt.want)
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/channel/webhook"
+	"github.com/brazenhq/brazen/internal/liquid"
+	"github.com/brazenhq/brazen/internal/message"
+)
+
+// Users is what a send needs of user data: every write acknowledged before
+// it applied (a track then a send must reach the tracked user), and a
+// profile per identifier.
+type Users interface {
+	Sync(ctx context.Context) error
+	Resolve(ctx context.Context, id brazen.Identifier) (*brazen.Profile, error)
+}
+
+// Planner turns a validated send into delivery jobs, one per (user,
+// channel), each message rendered for its user, and stores them before
+// the API answers.
+type Planner struct {
+	users   Users
+	jobs    brazen.JobStore
+	engine  *liquid.Engine
+	workers *Workers
+	logger  *slog.Logger
+}
+
+// NewPlanner returns a Planner; workers (may be nil) are woken after
+// every send.
+func NewPlanner(users Users, jobs brazen.JobStore, workers *Workers, logger *slog.Logger) *Planner {
+	return &Planner{users: users, jobs: jobs, engine: liquid.NewEngine(), workers: workers, logger: logger}
+}
+
+// Result says what a send queued.
+type Result struct {
+	DispatchID string
+	Queued     int            // jobs stored
+	Skipped    map[string]int // users or messages left out, by reason
+}
+
+// Channels lists the channels the planner can send through, for the
+// handler's check.
+func (p *Planner) Channels() []string {
+	if p.workers == nil {
+		return nil
+	}
+	var out []string
+	for c := range p.workers.deliverers {
+		out = append(out, c)
+	}
+	return out
+}
+
+func badRequest(format string, args ...any) error {
+	return &brazen.Error{Code: brazen.EINVALID, Message: "Bad Request", Details: []string{fmt.Sprintf(format, args...)}}
+}
+
+// Send plans s under a new dispatch id.
+func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
+	if s.SegmentID != "" {
+		return nil, badRequest("segment_id: Brazen has no segments yet; name the users with external_user_ids or user_aliases")
+	}
+	if s.Audience != nil || s.Broadcast {
+		return nil, badRequest("audience and broadcast sends are not available yet; name the users with external_user_ids or user_aliases")
+	}
+	if err := p.checkChannels(s.Messages); err != nil {
+		return nil, err
+	}
+	// Compile every template first: a template that cannot be parsed is
+	// the caller's error, answered before anything is queued.
+	var webhookT *webhookTemplates
+	if w := s.Messages.Webhook; w != nil {
+		t, err := p.compileWebhook(w)
+		if err != nil {
+			return nil, err
+		}
+		webhookT = t
+	}
+	if err := p.users.Sync(ctx); err != nil {
+		return nil, err
+	}
+	r := &Result{DispatchID: brazen.NewID(), Skipped: map[string]int{}}
+	var ids []brazen.Identifier
+	for _, e := range s.ExternalUserIDs {
+		ids = append(ids, brazen.Identifier{ExternalID: e})
+	}
+	for _, a := range s.UserAliases {
+		ids = append(ids, brazen.Identifier{Alias: &a})
+	}
+	seen := map[string]bool{}
+	var jobs []brazen.Job
+	for _, id := range ids {
+		u, err := p.users.Resolve(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if u == nil {
+			r.Skipped["no such user"]++
+			continue
+		}
+		if seen[u.BrazeID] { // an external id and an alias of one user: one message
+			continue
+		}
+		seen[u.BrazeID] = true
+		bind := liquid.UserBindings(u, liquid.Context{Campaign: map[string]any{
+			"dispatch_id": r.DispatchID, "api_id": s.CampaignID,
+		}})
+		if webhookT != nil {
+			req, err := webhookT.render(bind)
+			if reason := p.skipReason(err, r.DispatchID, u.BrazeID, "webhook"); reason != "" {
+				r.Skipped[reason]++
+			} else {
+				payload, _ := json.Marshal(req)
+				jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/webhook", DispatchID: r.DispatchID,
+					Channel: "webhook", BrazeID: u.BrazeID, Payload: payload})
+			}
+		}
+	}
+	n, err := p.jobs.EnqueueJobs(ctx, jobs)
+	if err != nil {
+		return nil, err
+	}
+	r.Queued = n
+	if p.workers != nil && n > 0 {
+		p.workers.Wake()
+	}
+	return r, nil
+}
+
+// checkChannels refuses a message for a channel this server cannot send
+// through, rather than queue jobs nobody delivers.
+func (p *Planner) checkChannels(m message.Messages) error {
+	have := map[string]bool{}
+	for _, c := range p.Channels() {
+		have[c] = true
+	}
+	for name, set := range map[string]bool{
+		"apple_push": m.ApplePush != nil, "android_push": m.AndroidPush != nil, "kindle_push": m.KindlePush != nil,
+		"web_push": m.WebPush != nil, "email": m.Email != nil, "content_card": m.ContentCard != nil,
+		"sms": m.SMS != nil, "webhook": m.Webhook != nil, "whats_app": m.WhatsApp != nil,
+	} {
+		if set && !have[name] {
+			return badRequest("messages.%s: this server has no %s channel configured", name, name)
+		}
+	}
+	return nil
+}
+
+// skipReason logs and names why a user's message is not sent, "" if it is.
+func (p *Planner) skipReason(err error, dispatchID, brazeID, ch string) string {
+	if err == nil {
+		return ""
+	}
+	var ab *liquid.AbortError
+	if errors.As(err, &ab) {
+		p.logger.Info("message aborted by abort_message", "dispatch_id", dispatchID, "braze_id", brazeID,
+			"channel", ch, "reason", ab.Reason)
+		return "aborted"
+	}
+	p.logger.Warn("message not rendered; user skipped", "dispatch_id", dispatchID, "braze_id", brazeID,
+		"channel", ch, "err", err)
+	return "render error"
+}
+
+// webhookTemplates are a webhook message's compiled parts: the URL, the
+// body and the header values may all be personalised.
+type webhookTemplates struct {
+	method  string
+	url     *liquid.Template
+	body    *liquid.Template
+	headers map[string]*liquid.Template
+}
+
+func (p *Planner) compileWebhook(w *message.Webhook) (*webhookTemplates, error) {
+	t := &webhookTemplates{method: w.RequestMethod, headers: map[string]*liquid.Template{}}
+	var err error
+	if t.url, err = p.engine.Compile(w.URL); err != nil {
+		return nil, badRequest("messages.webhook.url: %v", err)
+	}
+	if t.body, err = p.engine.Compile(w.Body); err != nil {
+		return nil, badRequest("messages.webhook.body: %v", err)
+	}
+	for k, v := range w.RequestHeaders {
+		if t.headers[k], err = p.engine.Compile(v); err != nil {
+			return nil, badRequest("messages.webhook.request_headers[%q]: %v", k, err)
+		}
+	}
+	return t, nil
+}
+
+func (t *webhookTemplates) render(b liquid.Bindings) (webhook.Request, error) {
+	r := webhook.Request{Method: t.method, Headers: map[string]string{}}
+	var err error
+	if r.URL, err = t.url.Render(b); err != nil {
+		return r, err
+	}
+	if r.Body, err = t.body.Render(b); err != nil {
+		return r, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.headers)) {
+		if r.Headers[k], err = t.headers[k].Render(b); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}

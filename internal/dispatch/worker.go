@@ -1,0 +1,175 @@
+// Package dispatch turns a send into delivery jobs and delivers them: the
+// jobs are stored in the durable queue (brazen.JobStore) before the API
+// answers, and workers on every node claim them with leases, deliver them
+// through the channels, retry transient failures with backoff and keep a
+// dead-letter record of the others.
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/channel"
+)
+
+// Deliverer delivers one job's payload through its channel. Its errors
+// are classified by channel.IsPermanent.
+type Deliverer interface {
+	Deliver(ctx context.Context, job brazen.Job) error
+}
+
+// Workers claim and deliver jobs until their context ends.
+type Workers struct {
+	store      brazen.JobStore
+	deliverers map[string]Deliverer
+	logger     *slog.Logger
+	o          WorkerOptions
+	wake       chan struct{}
+
+	// Delivered, Retried and Dead count outcomes (for metrics and tests).
+	Delivered, Retried, Dead atomic.Int64
+}
+
+// WorkerOptions tunes the workers; zero values take the defaults.
+type WorkerOptions struct {
+	Node        string        // names this process's workers in leases
+	Concurrency int           // deliveries in flight; default 16
+	LeaseTTL    time.Duration // a claimed job's lease; default 1 min
+	MaxAttempts int           // attempts before a transient failure is final; default 8
+	BaseBackoff time.Duration // first retry delay, doubled each attempt (±20%); default 1 s
+	MaxBackoff  time.Duration // default 10 min
+	Poll        time.Duration // how often idle workers look for jobs; default 250 ms
+}
+
+// NewWorkers returns workers delivering the channels of deliverers.
+func NewWorkers(store brazen.JobStore, deliverers map[string]Deliverer, logger *slog.Logger, o WorkerOptions) *Workers {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 16
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = time.Minute
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 8
+	}
+	if o.BaseBackoff <= 0 {
+		o.BaseBackoff = time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 10 * time.Minute
+	}
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	if o.Node == "" {
+		o.Node = fmt.Sprintf("node-%08x", rand.Uint32())
+	}
+	return &Workers{store: store, deliverers: deliverers, logger: logger, o: o, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells idle workers that jobs were enqueued.
+func (w *Workers) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends; deliveries in flight then finish (each is
+// bounded by the lease's time), so that none is cut off between the
+// provider's acceptance and its record.
+func (w *Workers) Run(ctx context.Context) {
+	channels := make([]string, 0, len(w.deliverers))
+	for c := range w.deliverers {
+		channels = append(channels, c)
+	}
+	var wg sync.WaitGroup
+	for i := range w.o.Concurrency {
+		name := fmt.Sprintf("%s/%d", w.o.Node, i)
+		wg.Go(func() { w.loop(ctx, name, channels) })
+	}
+	wg.Wait()
+}
+
+func (w *Workers) loop(ctx context.Context, name string, channels []string) {
+	idle := false
+	for ctx.Err() == nil {
+		if idle {
+			select {
+			case <-w.wake:
+			case <-time.After(w.o.Poll):
+			case <-ctx.Done():
+				return
+			}
+		}
+		jobs, err := w.store.ClaimJobs(ctx, name, channels, 1, w.o.LeaseTTL)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.logger.Warn("claiming delivery jobs", "worker", name, "err", err)
+			}
+			idle = true
+			continue
+		}
+		idle = len(jobs) == 0
+		for _, j := range jobs {
+			w.deliver(context.WithoutCancel(ctx), name, j)
+		}
+	}
+}
+
+// deliver makes one attempt and records its outcome.
+func (w *Workers) deliver(ctx context.Context, worker string, j brazen.Job) {
+	d := w.deliverers[j.Channel]
+	var err error
+	if d == nil {
+		err = channel.Permanentf("no deliverer for channel %q", j.Channel)
+	} else {
+		// The attempt must end before the lease does, or another worker
+		// could deliver the job again meanwhile.
+		actx, cancel := context.WithTimeout(ctx, w.o.LeaseTTL*3/4)
+		err = d.Deliver(actx, j)
+		cancel()
+	}
+	var rerr error
+	switch {
+	case err == nil:
+		rerr = w.store.CompleteJob(ctx, worker, j.ID)
+		w.Delivered.Add(1)
+	case channel.IsPermanent(err) || j.Attempts >= w.o.MaxAttempts:
+		msg := err.Error()
+		if !channel.IsPermanent(err) {
+			msg = fmt.Sprintf("%s (gave up after %d attempts)", msg, j.Attempts)
+		}
+		rerr = w.store.FailJob(ctx, worker, j.ID, msg)
+		w.Dead.Add(1)
+		w.logger.Warn("delivery failed for good", "channel", j.Channel, "dispatch_id", j.DispatchID,
+			"braze_id", j.BrazeID, "attempts", j.Attempts, "err", err)
+	default:
+		delay := max(w.backoff(j.Attempts), channel.RetryAfter(err))
+		rerr = w.store.RetryJob(ctx, worker, j.ID, time.Now().Add(delay), err.Error())
+		w.Retried.Add(1)
+		w.logger.Info("delivery failed; will retry", "channel", j.Channel, "dispatch_id", j.DispatchID,
+			"braze_id", j.BrazeID, "attempts", j.Attempts, "retry_in", delay.Round(time.Millisecond), "err", err)
+	}
+	if rerr != nil {
+		// The lease ran out (another worker has the job) or the store is
+		// down: the job is retried by its lease's expiry either way.
+		w.logger.Warn("recording a delivery's outcome", "job", j.ID, "err", rerr)
+	}
+}
+
+// backoff is the delay before attempt n+1: BaseBackoff doubled per
+// attempt, at most MaxBackoff, with ±20% jitter so that retries of one
+// outage do not arrive together.
+func (w *Workers) backoff(attempts int) time.Duration {
+	d := w.o.BaseBackoff << min(max(attempts-1, 0), 20)
+	d = min(d, w.o.MaxBackoff)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}
