@@ -23,6 +23,7 @@ import (
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazeapi"
 	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/channel/email"
 	"github.com/brazenhq/brazen/internal/channel/webhook"
 	"github.com/brazenhq/brazen/internal/config"
 	"github.com/brazenhq/brazen/internal/dispatch"
@@ -188,9 +189,17 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	// /messages/send.
 	var planner *dispatch.Planner
 	if js, ok := a.store.(brazen.JobStore); ok {
-		a.workers = dispatch.NewWorkers(js, map[string]dispatch.Deliverer{
+		deliverers := map[string]dispatch.Deliverer{
 			"webhook": dispatch.WebhookDeliverer{Sender: webhook.NewSender(10 * time.Second)},
-		}, logger, dispatch.WorkerOptions{Node: cfg.Instance + "-" + brazen.NewID()[:8]})
+		}
+		if cfg.SMTPURL != "" {
+			s, err := email.NewSender(cfg.SMTPURL, 30*time.Second)
+			if err != nil {
+				return nil, &config.SettingError{Setting: "smtp_url", Value: cfg.SMTPURL, Reason: err.Error()}
+			}
+			deliverers["email"] = dispatch.EmailDeliverer{Sender: s}
+		}
+		a.workers = dispatch.NewWorkers(js, deliverers, logger, dispatch.WorkerOptions{Node: cfg.Instance + "-" + brazen.NewID()[:8]})
 		planner = dispatch.NewPlanner(a.users, js, a.workers, logger)
 	}
 

@@ -37,6 +37,7 @@ type Config struct {
 	ShutdownTimeout time.Duration     // bound on draining in-flight requests
 	KeyRefresh      time.Duration     // how often API keys are reloaded from the store
 	LeaseTTL        time.Duration     // how long an ingest log partition's lease lasts unrenewed
+	SMTPURL         string            // smtp://user:pass@host:port for the email channel; "" disables it
 }
 
 // Default returns the configuration `brazen serve` uses with no settings.
@@ -122,6 +123,7 @@ var settings = []*setting{
 		}},
 	{name: "shutdown-timeout", usage: "how long to wait for in-flight requests on shutdown", set: durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{name: "key-refresh", usage: "how often API keys are reloaded from the store (bounds how long a key deleted elsewhere still works)", set: durationSetter(func(c *Config) *time.Duration { return &c.KeyRefresh })},
+	{name: "smtp-url", usage: "SMTP server for the email channel: smtp://[user:password@]host[:port][?tls=required|none] or smtps://…; empty disables email", set: func(c *Config, v string) error { c.SMTPURL = v; return nil }},
 	{name: "lease-ttl", usage: "how long a node's lease on an ingest log partition lasts unrenewed (bounds how long a dead node's writes wait to be applied)", set: durationSetter(func(c *Config) *time.Duration { return &c.LeaseTTL })},
 }
 

@@ -85,6 +85,17 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		}
 		webhookT = t
 	}
+	var emailT *emailTemplates
+	if m := s.Messages.Email; m != nil {
+		if m.EmailTemplateID != "" {
+			return nil, badRequest("messages.email.email_template_id: Brazen has no email templates yet; give the body")
+		}
+		t, err := p.compileEmail(m)
+		if err != nil {
+			return nil, err
+		}
+		emailT = t
+	}
 	if err := p.users.Sync(ctx); err != nil {
 		return nil, err
 	}
@@ -114,6 +125,23 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		bind := liquid.UserBindings(u, liquid.Context{Campaign: map[string]any{
 			"dispatch_id": r.DispatchID, "api_id": s.CampaignID,
 		}})
+		if emailT != nil {
+			switch {
+			case u.Email == "":
+				r.Skipped["no email address"]++
+			case !emailSubscribed(u, s.RecipientSubscriptionState):
+				r.Skipped["not subscribed to email"]++
+			default:
+				m, err := emailT.render(u, bind)
+				if reason := p.skipReason(err, r.DispatchID, u.BrazeID, "email"); reason != "" {
+					r.Skipped[reason]++
+				} else {
+					payload, _ := json.Marshal(m)
+					jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/email", DispatchID: r.DispatchID,
+						Channel: "email", BrazeID: u.BrazeID, Payload: payload})
+				}
+			}
+		}
 		if webhookT != nil {
 			req, err := webhookT.render(bind)
 			if reason := p.skipReason(err, r.DispatchID, u.BrazeID, "webhook"); reason != "" {

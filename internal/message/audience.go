@@ -105,41 +105,52 @@ var comparisonNames = func() []string {
 var audienceKeys = []string{"AND", "OR", "custom_attribute", "push_subscription_status", "email_subscription_status", "last_used_app"}
 
 func parseAudience(raw json.RawMessage) (*Audience, error) {
+	// Decoded once into plain values and walked: decoding each level's
+	// raw JSON in turn would rescan every subtree once per level above it,
+	// letting a deep, wide tree cost seconds.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, badRequest("audience must be an object")
+	}
 	filters := 0
-	return parseAudienceNode("audience", raw, 1, &filters)
+	return parseAudienceNode("audience", v, 1, &filters)
 }
 
-func parseAudienceNode(path string, raw json.RawMessage, depth int, filters *int) (*Audience, error) {
+func parseAudienceNode(path string, v any, depth int, filters *int) (*Audience, error) {
 	if depth > MaxAudienceDepth {
 		return nil, badRequest("%s: the audience is nested more than %d levels deep", path, MaxAudienceDepth)
 	}
-	o, err := asObject(path, raw)
-	if err != nil {
-		return nil, err
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, badRequest("%s must be an object", path)
 	}
-	if len(o.m) != 1 {
+	if len(m) != 1 {
 		return nil, badRequest("%s must have exactly one key, one of %s", path, quoteList(audienceKeys))
 	}
 	var key string
-	for k := range o.m {
+	for k := range m {
 		key = k
 	}
+	at := join(path, key)
 	if !slices.Contains(audienceKeys, key) {
-		return nil, badRequest("%s is not a connected audience filter; use one of %s", o.at(key), quoteList(audienceKeys))
+		return nil, badRequest("%s is not a connected audience filter; use one of %s", at, quoteList(audienceKeys))
 	}
 	a := &Audience{}
 	switch key {
 	case "AND", "OR":
-		items, err := o.array(key)
-		if err != nil {
-			return nil, err
+		items, ok := m[key].([]any)
+		if !ok && m[key] != nil {
+			return nil, badRequest("%s must be an array", at)
 		}
 		if len(items) == 0 {
-			return nil, badRequest("%s must hold at least one filter", o.at(key))
+			return nil, badRequest("%s must hold at least one filter", at)
 		}
 		children := make([]*Audience, len(items))
 		for i, item := range items {
-			if children[i], err = parseAudienceNode(index(o.at(key), i), item, depth+1, filters); err != nil {
+			var err error
+			if children[i], err = parseAudienceNode(index(at, i), item, depth+1, filters); err != nil {
 				return nil, err
 			}
 		}
@@ -153,13 +164,17 @@ func parseAudienceNode(path string, raw json.RawMessage, depth int, filters *int
 	if *filters++; *filters > MaxAudienceFilters {
 		return nil, badRequest("audience holds more than %d filters", MaxAudienceFilters)
 	}
-	f, err := o.object(key)
-	if err == nil && f == nil {
-		err = badRequest("%s must be an object", o.at(key))
+	fm, ok := m[key].(map[string]any)
+	if !ok {
+		return nil, badRequest("%s must be an object", at)
 	}
-	if err != nil {
-		return nil, err
+	// A filter is small and flat: re-encoding its fields lets it be read
+	// with the same helpers, and the same messages, as the rest.
+	f := &obj{path: at, m: make(map[string]json.RawMessage, len(fm))}
+	for k, x := range fm {
+		f.m[k] = marshal(x)
 	}
+	var err error
 	switch key {
 	case "custom_attribute":
 		a.CustomAttribute, err = parseAttributeFilter(f)

@@ -12,8 +12,12 @@
 // reading the body find the cause.
 //
 // Checks run in a fixed order and the first failure is returned, so the same
-// body always gets the same answer: the body, the top-level fields, the
-// recipients, then the messages in the order Braze documents their keys.
+// body always gets the same answer: the body, the top-level fields (the
+// audience among them), the recipients, the keys of messages, every
+// message's message_variation_id, then each message's own fields in the
+// order Braze documents the keys (apple_push … whats_app). Nothing is
+// checked against stored data (apps, campaigns, segments, users): that is
+// the caller's.
 package message
 
 import (
@@ -192,7 +196,7 @@ func (s *Send) parseRecipients(root *obj) error {
 	if n := len(ids) + len(aliases); n > MaxRecipients {
 		return brazeError(msgTooManyIDs, "external_user_ids and user_aliases hold %d users together; the limit is %d", n, MaxRecipients)
 	}
-	seen := make(map[string]bool, len(ids)+len(aliases))
+	seenID := make(map[string]bool, len(ids))
 	for i, raw := range ids {
 		id, err := decodeString(index("external_user_ids", i), raw)
 		if err == nil && id == "" {
@@ -201,18 +205,19 @@ func (s *Send) parseRecipients(root *obj) error {
 		if err != nil {
 			return err
 		}
-		if !seen["x\x00"+id] {
-			seen["x\x00"+id] = true
+		if !seenID[id] {
+			seenID[id] = true
 			s.ExternalUserIDs = append(s.ExternalUserIDs, id)
 		}
 	}
+	seenAlias := make(map[brazen.Alias]bool, len(aliases))
 	for i, raw := range aliases {
 		a, err := parseAlias(index("user_aliases", i), raw)
 		if err != nil {
 			return err
 		}
-		if key := "a\x00" + a.Label + "\x00" + a.Name; !seen[key] {
-			seen[key] = true
+		if !seenAlias[a] {
+			seenAlias[a] = true
 			s.UserAliases = append(s.UserAliases, a)
 		}
 	}
