@@ -31,10 +31,21 @@ test('a key without the permission gets 403 Access Denied', async () => {
 
 test('an endpoint not built yet answers 501 naming itself', async () => {
   await rejects(
-    admin.messages.send({ external_user_ids: ['u1'], messages: { email: { app_id: 'a', from: 'x@example.com', body: 'hi' } } }),
+    admin.campaigns.trigger.send({ campaign_id: 'c-1', recipients: [{ external_user_id: 'u1' }] }),
     501,
-    'POST /messages/send is not implemented by Brazen yet',
+    'POST /campaigns/trigger/send is not implemented by Brazen yet',
   )
+})
+
+test('messages.send queues a webhook message and answers with a dispatch id', async () => {
+  const sent = await admin.messages.send({
+    external_user_ids: ['u1'],
+    messages: { webhook: { url: 'http://127.0.0.1:9/hook', request_method: 'POST', body: '{"hi":"{{${first_name}}}"}' } },
+  })
+  assert.equal(sent.message, 'success')
+  assert.match(sent.dispatch_id, /^[0-9a-f]{24}$/)
+  await rejects(admin.messages.send({ messages: { webhook: { url: 'http://127.0.0.1:9/hook', request_method: 'POST' } } }),
+    400, 'No Recipients')
 })
 
 test('track, then export the profile', async () => {

@@ -142,10 +142,10 @@ func TestCredentials(t *testing.T) {
 		{"scheme without key", request{headers: map[string]string{"Authorization": "Bearer"}}, 401},
 		{"unknown key", request{headers: bearer("00000000-0000-0000-0000-000000000000")}, 401},
 		{"no key", request{}, 401},
-		{"legacy api_key query", request{path: "/messages/send?api_key=" + key}, 501},
+		{"legacy api_key query", request{path: "/campaigns/trigger/send?api_key=" + key}, 501},
 		{"legacy api_key body", request{body: `{"api_key":"` + key + `","attributes":[]}`}, 501},
 		{"legacy body key wrong", request{body: `{"api_key":"nope"}`}, 401},
-		{"header wins over query", request{path: "/messages/send?api_key=" + key, headers: bearer("nope")}, 401},
+		{"header wins over query", request{path: "/campaigns/trigger/send?api_key=" + key, headers: bearer("nope")}, 401},
 		{"body not JSON, no key", request{body: `{"api_key":`}, 401},
 	}
 	for _, tt := range tests {
@@ -153,7 +153,7 @@ func TestCredentials(t *testing.T) {
 			rq := tt.rq
 			rq.method = "POST"
 			if rq.path == "" {
-				rq.path = "/messages/send"
+				rq.path = "/campaigns/trigger/send"
 			}
 			if rq.body == "" {
 				rq.body = "{}"
@@ -181,8 +181,8 @@ func TestCredentials(t *testing.T) {
 // proxy in front.
 func TestAllowlist(t *testing.T) {
 	h := newHarness(t, harnessOpts{trusted: []string{"10.9.0.0/16", "::1"}})
-	v4 := h.key([]string{"messages.send"}, "198.51.100.0/24", "192.0.2.10")
-	v6 := h.key([]string{"messages.send"}, "2001:db8::/32")
+	v4 := h.key([]string{"campaigns.trigger.send"}, "198.51.100.0/24", "192.0.2.10")
+	v6 := h.key([]string{"campaigns.trigger.send"}, "2001:db8::/32")
 	tests := []struct {
 		name   string
 		key    string
@@ -209,7 +209,7 @@ func TestAllowlist(t *testing.T) {
 			if tt.xff != "" {
 				hd["X-Forwarded-For"] = tt.xff
 			}
-			w := h.do(request{method: "POST", path: "/messages/send", body: "{}", headers: hd, remote: tt.remote})
+			w := h.do(request{method: "POST", path: "/campaigns/trigger/send", body: "{}", headers: hd, remote: tt.remote})
 			if w.Code != tt.status {
 				t.Fatalf("got %d %s, want %d", w.Code, w.Body, tt.status)
 			}
@@ -336,7 +336,7 @@ func TestErrorBodies(t *testing.T) {
 		{"trailing_data", request{method: "POST", path: "/users/track", body: `{} {}`, headers: bearer(key)}},
 		{"too_large", request{method: "POST", path: "/users/track", body: big, headers: bearer(key)}},
 		{"bulk_too_large", request{method: "POST", path: "/users/track/bulk", body: bulkBig, headers: bearer(key)}},
-		{"not_built", request{method: "POST", path: "/messages/send", body: `{"broadcast":true}`, headers: bearer(key)}},
+		{"not_built", request{method: "POST", path: "/campaigns/trigger/send", body: `{"broadcast":true}`, headers: bearer(key)}},
 		{"rate_limited_first", request{method: "POST", path: "/users/export/ids", body: "{}", headers: bearer(key)}},
 		{"rate_limited", request{method: "POST", path: "/users/export/ids", body: "{}", headers: bearer(key)}},
 		{"scim_no_token", request{method: "GET", path: "/scim/v2/Users/abc"}},
@@ -364,8 +364,8 @@ func TestErrorBodies(t *testing.T) {
 // refresh.
 func TestKeyLifecycleAcrossProcesses(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	key := h.key([]string{"messages.send"})
-	rq := request{method: "POST", path: "/messages/send", body: "{}", headers: bearer(key)}
+	key := h.key([]string{"campaigns.trigger.send"})
+	rq := request{method: "POST", path: "/campaigns/trigger/send", body: "{}", headers: bearer(key)}
 	if w := h.do(rq); w.Code != 501 {
 		t.Fatalf("new key: got %d %s", w.Code, w.Body)
 	}

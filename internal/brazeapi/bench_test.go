@@ -71,7 +71,7 @@ func BenchmarkNotBuilt(b *testing.B) {
 	key := h.key(nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest("POST", "/messages/send", strings.NewReader(`{"broadcast":true}`))
+		r := httptest.NewRequest("POST", "/campaigns/trigger/send", strings.NewReader(`{"broadcast":true}`))
 		r.RemoteAddr = "203.0.113.7:5555"
 		r.Header.Set("Authorization", "Bearer "+key)
 		w := &discardWriter{h: http.Header{}}

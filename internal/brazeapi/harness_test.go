@@ -12,6 +12,7 @@ import (
 
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/dispatch"
 	"github.com/brazenhq/brazen/internal/ingest"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 	"github.com/brazenhq/brazen/internal/sqlite"
@@ -80,6 +81,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	api := New(Options{
 		Keys: auth.NewKeyring(db, logger), Limiter: ratelimit.NewLocal(numGroups), Limits: limits,
 		TrustedProxies: trusted, Now: clk.Now, Logger: logger, Users: users,
+		// A planner with no channels: /messages/send is built, and refuses
+		// every message with 400 (the real channels are tested end to end).
+		Messages: dispatch.NewPlanner(users, db, nil, logger),
 	})
 	return &harness{t: t, api: api, store: db, ws: ws, clock: clk, users: users}
 }

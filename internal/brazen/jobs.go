@@ -69,6 +69,10 @@ type JobStore interface {
 	// (A lease that ran out but that nobody claimed since still counts:
 	// completing it then sends nothing twice.) An unknown id is ENOTFOUND.
 	CompleteJob(ctx context.Context, worker string, id int64) error
+	// CompleteJobs marks many jobs done in one transaction, each under the
+	// same rule as CompleteJob, and returns the ids it could not complete
+	// (not leased to worker, or unknown); the others are done.
+	CompleteJobs(ctx context.Context, worker string, ids []int64) (missed []int64, err error)
 	// RetryJob puts a job back, pending, for another attempt not before
 	// notBefore (zero: now), recording lastErr. Same lease rule.
 	RetryJob(ctx context.Context, worker string, id int64, notBefore time.Time, lastErr string) error

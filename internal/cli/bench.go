@@ -34,12 +34,16 @@ Scenarios:
          paced (--rate) or as fast as possible; waits for the applier to
          catch up and reports objects accepted and applied per second.
          --preload N first creates N profiles with 20 attributes each.
+  send   creates --users users, sends them a webhook message with Liquid in
+         requests of 50 recipients, delivers to an HTTP endpoint in this
+         process and reports deliveries/s, end to end, and duplicates.
 `
 
 func runBench(ctx context.Context, env *Env, args []string) error {
 	return dispatch(ctx, env, args, benchUsage, "scenario", map[string]runFunc{
 		"http":  benchHTTP,
 		"track": benchTrack,
+		"send":  benchSend,
 	})
 }
 

@@ -39,7 +39,7 @@ type Workers struct {
 // WorkerOptions tunes the workers; zero values take the defaults.
 type WorkerOptions struct {
 	Node        string        // names this process's workers in leases
-	Concurrency int           // deliveries in flight; default 16
+	Concurrency int           // deliveries in flight; default 256
 	LeaseTTL    time.Duration // a claimed job's lease; default 1 min
 	MaxAttempts int           // attempts before a transient failure is final; default 8
 	BaseBackoff time.Duration // first retry delay, doubled each attempt (±20%); default 1 s
@@ -50,7 +50,7 @@ type WorkerOptions struct {
 // NewWorkers returns workers delivering the channels of deliverers.
 func NewWorkers(store brazen.JobStore, deliverers map[string]Deliverer, logger *slog.Logger, o WorkerOptions) *Workers {
 	if o.Concurrency <= 0 {
-		o.Concurrency = 16
+		o.Concurrency = 256
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = time.Minute
@@ -84,20 +84,29 @@ func (w *Workers) Wake() {
 // Run delivers until ctx ends; deliveries in flight then finish (each is
 // bounded by the lease's time), so that none is cut off between the
 // provider's acceptance and its record.
+//
+// A few claimers each lease a batch of jobs, deliver the batch's jobs at
+// once, and record the deliveries in one transaction: two store writes per
+// batch rather than per message.
 func (w *Workers) Run(ctx context.Context) {
 	channels := make([]string, 0, len(w.deliverers))
 	for c := range w.deliverers {
 		channels = append(channels, c)
 	}
+	claimers := max(w.o.Concurrency/claimBatch, 1)
+	batch := min(w.o.Concurrency, claimBatch)
 	var wg sync.WaitGroup
-	for i := range w.o.Concurrency {
+	for i := range claimers {
 		name := fmt.Sprintf("%s/%d", w.o.Node, i)
-		wg.Go(func() { w.loop(ctx, name, channels) })
+		wg.Go(func() { w.loop(ctx, name, channels, batch) })
 	}
 	wg.Wait()
 }
 
-func (w *Workers) loop(ctx context.Context, name string, channels []string) {
+// claimBatch is the most jobs one claim leases.
+const claimBatch = 64
+
+func (w *Workers) loop(ctx context.Context, name string, channels []string, batch int) {
 	idle := false
 	for ctx.Err() == nil {
 		if idle {
@@ -108,7 +117,7 @@ func (w *Workers) loop(ctx context.Context, name string, channels []string) {
 				return
 			}
 		}
-		jobs, err := w.store.ClaimJobs(ctx, name, channels, 1, w.o.LeaseTTL)
+		jobs, err := w.store.ClaimJobs(ctx, name, channels, batch, w.o.LeaseTTL)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.logger.Warn("claiming delivery jobs", "worker", name, "err", err)
@@ -117,31 +126,62 @@ func (w *Workers) loop(ctx context.Context, name string, channels []string) {
 			continue
 		}
 		idle = len(jobs) == 0
-		for _, j := range jobs {
-			w.deliver(context.WithoutCancel(ctx), name, j)
-		}
+		w.deliverBatch(context.WithoutCancel(ctx), name, jobs)
 	}
 }
 
-// deliver makes one attempt and records its outcome.
-func (w *Workers) deliver(ctx context.Context, worker string, j brazen.Job) {
-	d := w.deliverers[j.Channel]
-	var err error
-	if d == nil {
-		err = channel.Permanentf("no deliverer for channel %q", j.Channel)
-	} else {
-		// The attempt must end before the lease does, or another worker
-		// could deliver the job again meanwhile.
-		actx, cancel := context.WithTimeout(ctx, w.o.LeaseTTL*3/4)
-		err = d.Deliver(actx, j)
-		cancel()
+// deliverBatch attempts every job at once and records the outcomes:
+// deliveries together, failures one by one.
+func (w *Workers) deliverBatch(ctx context.Context, worker string, jobs []brazen.Job) {
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Go(func() { errs[i] = w.attempt(ctx, j) })
 	}
+	wg.Wait()
+	var done []int64
+	for i, j := range jobs {
+		if errs[i] == nil {
+			done = append(done, j.ID)
+			continue
+		}
+		w.settle(ctx, worker, j, errs[i])
+	}
+	if len(done) == 0 {
+		return
+	}
+	missed, err := w.store.CompleteJobs(ctx, worker, done)
+	if err != nil {
+		// The store is down: the leases run out and the jobs are tried
+		// again, by which time the providers have them twice — the
+		// window the idempotency keys are for.
+		w.logger.Warn("recording deliveries", "jobs", len(done), "err", err)
+		return
+	}
+	w.Delivered.Add(int64(len(done) - len(missed)))
+	if len(missed) > 0 {
+		w.logger.Warn("deliveries recorded after their leases ran out", "jobs", missed)
+	}
+}
+
+// attempt delivers one job, within its lease.
+func (w *Workers) attempt(ctx context.Context, j brazen.Job) error {
+	d := w.deliverers[j.Channel]
+	if d == nil {
+		return channel.Permanentf("no deliverer for channel %q", j.Channel)
+	}
+	// The attempt must end before the lease does, or another worker could
+	// deliver the job again meanwhile.
+	actx, cancel := context.WithTimeout(ctx, w.o.LeaseTTL*3/4)
+	defer cancel()
+	return d.Deliver(actx, j)
+}
+
+// settle records a failed attempt: dead if permanent or the last allowed,
+// else pending again after a backoff.
+func (w *Workers) settle(ctx context.Context, worker string, j brazen.Job, err error) {
 	var rerr error
-	switch {
-	case err == nil:
-		rerr = w.store.CompleteJob(ctx, worker, j.ID)
-		w.Delivered.Add(1)
-	case channel.IsPermanent(err) || j.Attempts >= w.o.MaxAttempts:
+	if channel.IsPermanent(err) || j.Attempts >= w.o.MaxAttempts {
 		msg := err.Error()
 		if !channel.IsPermanent(err) {
 			msg = fmt.Sprintf("%s (gave up after %d attempts)", msg, j.Attempts)
@@ -150,7 +190,7 @@ func (w *Workers) deliver(ctx context.Context, worker string, j brazen.Job) {
 		w.Dead.Add(1)
 		w.logger.Warn("delivery failed for good", "channel", j.Channel, "dispatch_id", j.DispatchID,
 			"braze_id", j.BrazeID, "attempts", j.Attempts, "err", err)
-	default:
+	} else {
 		delay := max(w.backoff(j.Attempts), channel.RetryAfter(err))
 		rerr = w.store.RetryJob(ctx, worker, j.ID, time.Now().Add(delay), err.Error())
 		w.Retried.Add(1)

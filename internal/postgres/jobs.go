@@ -127,6 +127,34 @@ func (db *DB) CompleteJob(ctx context.Context, worker string, id int64) error {
 		"UPDATE jobs SET state = 'done', updated_at = "+dbNow+" WHERE id = $1 AND state = 'leased' AND worker = $2")
 }
 
+// CompleteJobs marks the jobs leased to worker among ids done, in one
+// statement.
+func (db *DB) CompleteJobs(ctx context.Context, worker string, ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, `UPDATE jobs SET state = 'done', updated_at = `+dbNow+`
+		WHERE id = ANY($1) AND state = 'leased' AND worker = $2 RETURNING id`, ids, worker)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("completing jobs: %w", err))
+	}
+	done, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("completing jobs: %w", err))
+	}
+	set := make(map[int64]bool, len(done))
+	for _, id := range done {
+		set[id] = true
+	}
+	var missed []int64
+	for _, id := range ids {
+		if !set[id] {
+			missed = append(missed, id)
+		}
+	}
+	return missed, nil
+}
+
 // RetryJob puts a job leased to worker back in the queue.
 func (db *DB) RetryJob(ctx context.Context, worker string, id int64, notBefore time.Time, lastErr string) error {
 	var at *int64

@@ -181,6 +181,36 @@ func (db *DB) CompleteJob(ctx context.Context, worker string, id int64) error {
 		millis(time.Now()))
 }
 
+// CompleteJobs marks the jobs leased to worker among ids done, in one
+// transaction.
+func (db *DB) CompleteJobs(ctx context.Context, worker string, ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, "UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND state = 'leased' AND worker = ?")
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	now := millis(time.Now())
+	var missed []int64
+	for _, id := range ids {
+		res, err := stmt.ExecContext(ctx, now, id, worker)
+		if err != nil {
+			return nil, fmt.Errorf("completing job %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			missed = append(missed, id)
+		}
+	}
+	return missed, tx.Commit()
+}
+
 // RetryJob puts a job leased to worker back in the queue.
 func (db *DB) RetryJob(ctx context.Context, worker string, id int64, notBefore time.Time, lastErr string) error {
 	now := time.Now()

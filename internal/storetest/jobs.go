@@ -26,6 +26,7 @@ var jobTests = []storeTest{
 	{"LeaseExclusive", testJobsLeaseExclusive},
 	{"ExpiredLease", testJobsExpiredLease},
 	{"LeaseRule", testJobsLeaseRule},
+	{"CompleteMany", testJobsCompleteMany},
 	{"RetryAfterBackoff", testJobsRetryAfterBackoff},
 	{"FailIsDead", testJobsFailIsDead},
 	{"ListFilterLimitOrder", testJobsList},
@@ -597,5 +598,37 @@ func testJobsCounts(t *testing.T, s brazen.Store) {
 		if diff := gocmp.Diff(tt.want, counts(tt.dispatch)); diff != "" {
 			t.Errorf("JobCounts(%q) (-want +got):\n%s", tt.dispatch, diff)
 		}
+	}
+}
+
+// testJobsCompleteMany: CompleteJobs completes the jobs the worker holds
+// and names the others, in one call.
+func testJobsCompleteMany(t *testing.T, s brazen.Store) {
+	ctx := t.Context()
+	js := jobStore(t, s)
+	enqueue(t, js, newJob("d1", "u1", "email"), newJob("d1", "u2", "email"), newJob("d1", "u3", "email"), newJob("d1", "u4", "email"))
+	mine := claim(t, js, "w1", nil, 2, leaseTTL)
+	theirs := claim(t, js, "w2", nil, 1, leaseTTL)
+	if len(mine) != 2 || len(theirs) != 1 {
+		t.Fatalf("claimed %d and %d jobs", len(mine), len(theirs))
+	}
+	pending := storedJob(t, js, "d1/u4/email")
+	missed, err := js.CompleteJobs(ctx, "w1", []int64{mine[0].ID, theirs[0].ID, mine[1].ID, pending.ID, -7})
+	if err != nil {
+		t.Fatalf("CompleteJobs: %v", err)
+	}
+	if want := []int64{theirs[0].ID, pending.ID, -7}; !slices.Equal(missed, want) {
+		t.Errorf("CompleteJobs missed %v, want %v (in the order given)", missed, want)
+	}
+	for _, j := range mine {
+		if got := storedJob(t, js, j.Key); got.State != brazen.JobDone {
+			t.Errorf("%s is %s, want done", j.Key, got.State)
+		}
+	}
+	if got := storedJob(t, js, theirs[0].Key); got.State != brazen.JobLeased {
+		t.Errorf("another worker's job is %s, want still leased", got.State)
+	}
+	if missed, err := js.CompleteJobs(ctx, "w1", nil); err != nil || len(missed) != 0 {
+		t.Errorf("CompleteJobs of nothing = %v, %v", missed, err)
 	}
 }
