@@ -199,7 +199,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 			}
 			deliverers["email"] = dispatch.EmailDeliverer{Sender: s}
 		}
-		a.workers = dispatch.NewWorkers(js, deliverers, logger, dispatch.WorkerOptions{Node: cfg.Instance + "-" + brazen.NewID()[:8]})
+		a.workers = dispatch.NewWorkers(js, deliverers, logger, dispatch.WorkerOptions{Node: cfg.Instance + "-" + brazen.NewID()[:8], LeaseTTL: cfg.DeliveryLease})
 		planner = dispatch.NewPlanner(a.users, js, a.workers, logger)
 	}
 

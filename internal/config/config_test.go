@@ -62,6 +62,7 @@ func TestDefaults(t *testing.T) {
 		ShutdownTimeout: 15 * time.Second,
 		KeyRefresh:      5 * time.Second,
 		LeaseTTL:        5 * time.Second,
+		DeliveryLease:   time.Minute,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load() = %+v\nwant %+v", cfg, want)
@@ -139,6 +140,7 @@ key_refresh = "1s"
 		ShutdownTimeout: 30 * time.Second,
 		KeyRefresh:      time.Second,
 		LeaseTTL:        5 * time.Second,
+		DeliveryLease:   time.Minute,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load(file) = %+v\nwant %+v", cfg, want)
