@@ -113,7 +113,7 @@ func TestMessagesKillAndReconcile(t *testing.T) {
 	byKey := map[string]int{}
 	sinkSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
-		time.Sleep(5 * time.Millisecond) // a receiver that takes a moment
+		time.Sleep(200 * time.Millisecond) // a slow receiver: the kill finds deliveries pending and in flight
 		mu.Lock()
 		byKey[r.Header.Get("Idempotency-Key")]++
 		mu.Unlock()
@@ -182,12 +182,15 @@ func TestMessagesKillAndReconcile(t *testing.T) {
 			break
 		}
 	}
+	// Jobs that were in flight at the kill reached the endpoint then, and
+	// are delivered again once their leases run out: wait for those too.
+	time.Sleep(4 * time.Second)
 	keys, total := count()
 	if keys != users {
 		t.Fatalf("after the restart the endpoint has %d distinct messages, want %d", keys, users)
 	}
-	if dup := total - keys; dup > 64*4 {
-		t.Errorf("%d repeats, more than the deliveries a killed node can have in flight", dup)
+	if dup := total - keys; dup > 256 {
+		t.Errorf("%d repeats, more than the deliveries a killed node can have in flight (256)", dup)
 	}
 	t.Logf("%d messages, killed after %d; after the restart every one delivered, %d repeated (in flight at the kill)", users, atKill, total-keys)
 }
