@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,7 +30,8 @@ func TestMessagesSendWebhook(t *testing.T) {
 	}))
 	defer sinkSrv.Close()
 
-	s := serve(t, t.TempDir())
+	dir := t.TempDir()
+	s := serve(t, dir)
 	defer s.stop(t)
 	status, _, body := post(t, s.addr, s.key, "/users/track", `{"attributes":[
 		{"external_id":"ada","first_name":"Ada","plan":"pro"},
@@ -67,6 +70,11 @@ func TestMessagesSendWebhook(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != 2 {
 		t.Fatalf("the endpoint got %d requests, want 2 (ada, cy): %v", len(got), got)
+	}
+	// The operator's view: brazen messages log, while the server runs.
+	out, err := exec.Command(binary, "messages", "log", "--data", filepath.Join(dir, "brazen-data"), "--dispatch", resp.DispatchID).CombinedOutput()
+	if err != nil || strings.Count(string(out), "webhook") != 2 || strings.Count(string(out), " done ") != 2 {
+		t.Errorf("messages log: %v\n%s", err, out)
 	}
 	for key, want := range map[string]string{"ada": `POST /hook/ada pro {"hi":"Ada"}`, "cy": `POST /hook/cy pro {"hi":"there"}`} {
 		found := false

@@ -43,14 +43,15 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":   {"run the server: the Braze-compatible REST API and the admin API", runServe},
-	"keys":    {"create, list and delete REST API keys", runKeys},
-	"tokens":  {"create, list and delete admin API tokens", runTokens},
-	"users":   {"look up user profiles", runUsers},
-	"migrate": {"apply the store's schema migrations", runMigrate},
-	"routes":  {"print the REST API's route table", runRoutes},
-	"version": {"print the version", runVersion},
-	"bench":   {"drive a server with load and report throughput and latency", runBench},
+	"serve":    {"run the server: the Braze-compatible REST API and the admin API", runServe},
+	"keys":     {"create, list and delete REST API keys", runKeys},
+	"tokens":   {"create, list and delete admin API tokens", runTokens},
+	"users":    {"look up user profiles", runUsers},
+	"messages": {"show recent message deliveries and failures", runMessages},
+	"migrate":  {"apply the store's schema migrations", runMigrate},
+	"routes":   {"print the REST API's route table", runRoutes},
+	"version":  {"print the version", runVersion},
+	"bench":    {"drive a server with load and report throughput and latency", runBench},
 }
 
 func usage(w io.Writer) {
