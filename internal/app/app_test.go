@@ -317,3 +317,44 @@ func TestOpenRejectsBadSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminMessages: the admin API lists a send's deliveries, newest
+// first, with filters, and never their payloads.
+func TestAdminMessages(t *testing.T) {
+	a, _ := start(t, testConfig(t, t.TempDir()))
+	admin := "http://" + a.ConsoleAddr() + "/admin/v1"
+	rest := "http://" + a.Addr()
+	token := auth.NewAdminToken()
+	if err := a.Store().CreateAdminToken(t.Context(), &brazen.AdminToken{
+		ID: brazen.NewID(), Name: "test", Hash: brazen.HashSecret(token), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := call(t, "POST", rest+"/users/track", a.FirstKey, `{"attributes":[{"external_id":"u1"},{"external_id":"u2"}]}`); status != 201 {
+		t.Fatalf("track: %d %v", status, body)
+	}
+	// A webhook to a closed port: the jobs stay pending (retried).
+	status, _, body := call(t, "POST", rest+"/messages/send", a.FirstKey,
+		`{"external_user_ids":["u1","u2"],"messages":{"webhook":{"url":"http://127.0.0.1:9/x","request_method":"POST","body":"secret {{${user_id}}}"}}}`)
+	if status != 201 {
+		t.Fatalf("send: %d %v", status, body)
+	}
+	dispatch := body["dispatch_id"].(string)
+	status, _, body = call(t, "GET", admin+"/messages?dispatch_id="+dispatch+"&channel=webhook", token, "")
+	raw, _ := json.Marshal(body)
+	msgs, _ := body["messages"].([]any)
+	if status != 200 || len(msgs) != 2 || strings.Contains(string(raw), "secret") {
+		t.Fatalf("messages: %d %s", status, raw)
+	}
+	if m := msgs[0].(map[string]any); m["dispatch_id"] != dispatch || m["channel"] != "webhook" || m["key"] == "" {
+		t.Errorf("message %v", m)
+	}
+	if status, _, body := call(t, "GET", admin+"/messages?state=done", token, ""); status != 200 || len(body["messages"].([]any)) != 0 {
+		t.Errorf("done messages: %d %v", status, body)
+	}
+	if status, _, _ := call(t, "GET", admin+"/messages?limit=0", token, ""); status != 400 {
+		t.Errorf("limit=0: %d, want 400", status)
+	}
+	if status, _, _ := call(t, "GET", admin+"/messages", a.FirstKey, ""); status != 401 {
+		t.Errorf("a REST key opened the messages list: %d", status)
+	}
+}
