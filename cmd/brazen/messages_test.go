@@ -202,3 +202,70 @@ func TestMessagesKillAndReconcile(t *testing.T) {
 	}
 	t.Logf("%d messages, killed after %d; after the restart every one delivered, %d repeated (in flight at the kill)", users, atKill, total-keys)
 }
+
+// TestMessagesBroadcastAudience: a broadcast to a connected audience
+// reaches exactly the users it matches, among all the workspace's users.
+func TestMessagesBroadcastAudience(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]string{}
+	sinkSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got[r.Header.Get("Idempotency-Key")] = string(b)
+		mu.Unlock()
+	}))
+	defer sinkSrv.Close()
+	s := serve(t, t.TempDir())
+	defer s.stop(t)
+	const users = 1500 // more than one page of the broadcast's walk
+	for start := 0; start < users; start += 75 {
+		var objs []string
+		for i := start; i < min(start+75, users); i++ {
+			objs = append(objs, fmt.Sprintf(`{"external_id":"b-%d","plan":"%s","visits":%d}`, i, []string{"pro", "free", "trial"}[i%3], i))
+		}
+		if status, _, body := post(t, s.addr, s.key, "/users/track", `{"attributes":[`+strings.Join(objs, ",")+`]}`); status != 201 {
+			t.Fatalf("track: %d %s", status, body)
+		}
+	}
+	// pro users with at least 300 visits, or trial users with fewer than 30.
+	audience := `{"OR":[{"AND":[{"custom_attribute":{"custom_attribute_name":"plan","comparison":"equals","value":"pro"}},
+		{"custom_attribute":{"custom_attribute_name":"visits","comparison":"greater_than_or_equal_to","value":300}}]},
+		{"AND":[{"custom_attribute":{"custom_attribute_name":"plan","comparison":"equals","value":"trial"}},
+		{"custom_attribute":{"custom_attribute_name":"visits","comparison":"less_than","value":30}}]}]}`
+	want := 0
+	for i := range users {
+		if (i%3 == 0 && i >= 300) || (i%3 == 2 && i < 30) {
+			want++
+		}
+	}
+	status, _, body := post(t, s.addr, s.key, "/messages/send", `{"broadcast":true,"audience":`+audience+
+		`,"messages":{"webhook":{"url":"`+sinkSrv.URL+`/b","request_method":"POST","body":"{{${user_id}}}"}}}`)
+	if status != 201 {
+		t.Fatalf("broadcast: %d %s", status, body)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= want || time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != want {
+		t.Fatalf("the broadcast reached %d users, want %d", len(got), want)
+	}
+	for _, b := range got {
+		var i int
+		if _, err := fmt.Sscanf(b, "b-%d", &i); err != nil || !((i%3 == 0 && i >= 300) || (i%3 == 2 && i < 30)) {
+			t.Errorf("a user outside the audience got the message: %q", b)
+		}
+	}
+	// A broadcast naming users is refused, as Braze does.
+	if status, _, body := post(t, s.addr, s.key, "/messages/send", `{"broadcast":true,"external_user_ids":["b-1"],"audience":`+audience+
+		`,"messages":{"webhook":{"url":"`+sinkSrv.URL+`/b","request_method":"POST"}}}`); status != 400 {
+		t.Errorf("broadcast with users: %d %s, want 400", status, body)
+	}
+}

@@ -97,6 +97,10 @@ type UserReader interface {
 	ByAlias(ctx context.Context, a Alias) (ProfileRef, error)
 	ByEmail(ctx context.Context, email string) ([]ProfileRef, error)
 	ByPhone(ctx context.Context, phone string) ([]ProfileRef, error)
+	// ScanProfiles returns up to limit profiles with braze ids after
+	// after, in braze id order: a walk over every user in pages (a
+	// broadcast's audience).
+	ScanProfiles(ctx context.Context, after string, limit int) ([]*Profile, error)
 }
 
 // EventRecord is one stored custom event occurrence.

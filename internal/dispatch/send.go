@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/channel/webhook"
@@ -21,6 +22,7 @@ import (
 type Users interface {
 	Sync(ctx context.Context) error
 	Resolve(ctx context.Context, id brazen.Identifier) (*brazen.Profile, error)
+	ScanProfiles(ctx context.Context, after string, limit int) ([]*brazen.Profile, error)
 }
 
 // Planner turns a validated send into delivery jobs, one per (user,
@@ -69,9 +71,6 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 	if s.SegmentID != "" {
 		return nil, badRequest("segment_id: Brazen has no segments yet; name the users with external_user_ids or user_aliases")
 	}
-	if s.Audience != nil || s.Broadcast {
-		return nil, badRequest("audience and broadcast sends are not available yet; name the users with external_user_ids or user_aliases")
-	}
 	if err := p.checkChannels(s.Messages); err != nil {
 		return nil, err
 	}
@@ -100,28 +99,8 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		return nil, err
 	}
 	r := &Result{DispatchID: brazen.NewID(), Skipped: map[string]int{}}
-	var ids []brazen.Identifier
-	for _, e := range s.ExternalUserIDs {
-		ids = append(ids, brazen.Identifier{ExternalID: e})
-	}
-	for _, a := range s.UserAliases {
-		ids = append(ids, brazen.Identifier{Alias: &a})
-	}
-	seen := map[string]bool{}
-	var jobs []brazen.Job
-	for _, id := range ids {
-		u, err := p.users.Resolve(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if u == nil {
-			r.Skipped["no such user"]++
-			continue
-		}
-		if seen[u.BrazeID] { // an external id and an alias of one user: one message
-			continue
-		}
-		seen[u.BrazeID] = true
+	plan := func(u *brazen.Profile) []brazen.Job {
+		var jobs []brazen.Job
 		bind := liquid.UserBindings(u, liquid.Context{Campaign: map[string]any{
 			"dispatch_id": r.DispatchID, "api_id": s.CampaignID,
 		}})
@@ -152,6 +131,45 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 					Channel: "webhook", BrazeID: u.BrazeID, Payload: payload})
 			}
 		}
+		return jobs
+	}
+	if s.Broadcast {
+		if err := p.broadcast(ctx, s, r, plan); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	var ids []brazen.Identifier
+	for _, e := range s.ExternalUserIDs {
+		ids = append(ids, brazen.Identifier{ExternalID: e})
+	}
+	for _, a := range s.UserAliases {
+		ids = append(ids, brazen.Identifier{Alias: &a})
+	}
+	var match *matcher
+	if s.Audience != nil {
+		match = newMatcher(time.Now())
+	}
+	seen := map[string]bool{}
+	var jobs []brazen.Job
+	for _, id := range ids {
+		u, err := p.users.Resolve(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if u == nil {
+			r.Skipped["no such user"]++
+			continue
+		}
+		if seen[u.BrazeID] { // an external id and an alias of one user: one message
+			continue
+		}
+		seen[u.BrazeID] = true
+		if match != nil && !match.match(s.Audience, u) {
+			r.Skipped["not in the audience"]++
+			continue
+		}
+		jobs = append(jobs, plan(u)...)
 	}
 	n, err := p.jobs.EnqueueJobs(ctx, jobs)
 	if err != nil {
@@ -162,6 +180,43 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		p.workers.Wake()
 	}
 	return r, nil
+}
+
+// broadcastPage is how many profiles a broadcast reads, renders and
+// stores at a time.
+const broadcastPage = 1000
+
+// broadcast sends to every user in the audience, walking the profiles in
+// pages and storing each page's jobs before reading the next, so that
+// memory stays bounded whatever the audience's size.
+func (p *Planner) broadcast(ctx context.Context, s *message.Send, r *Result, plan func(*brazen.Profile) []brazen.Job) error {
+	match := newMatcher(time.Now())
+	after := ""
+	for {
+		page, err := p.users.ScanProfiles(ctx, after, broadcastPage)
+		if err != nil {
+			return err
+		}
+		var jobs []brazen.Job
+		for _, u := range page {
+			if s.Audience != nil && !match.match(s.Audience, u) {
+				continue
+			}
+			jobs = append(jobs, plan(u)...)
+		}
+		n, err := p.jobs.EnqueueJobs(ctx, jobs)
+		if err != nil {
+			return err
+		}
+		r.Queued += n
+		if p.workers != nil && n > 0 {
+			p.workers.Wake()
+		}
+		if len(page) < broadcastPage {
+			return nil
+		}
+		after = page[len(page)-1].BrazeID
+	}
 }
 
 // checkChannels refuses a message for a channel this server cannot send

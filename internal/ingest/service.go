@@ -172,6 +172,12 @@ func Find(ctx context.Context, store brazen.UserReader, id brazen.Identifier) ([
 	return out, nil
 }
 
+// ScanProfiles returns a page of profiles in braze id order (a broadcast's
+// walk over every user).
+func (s *Service) ScanProfiles(ctx context.Context, after string, limit int) ([]*brazen.Profile, error) {
+	return s.store.ScanProfiles(ctx, after, limit)
+}
+
 // Resolve returns the one profile an identifier names, applying Braze's
 // prioritization to a shared email or phone; nil if none.
 func (s *Service) Resolve(ctx context.Context, id brazen.Identifier) (*brazen.Profile, error) {

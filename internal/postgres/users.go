@@ -81,6 +81,32 @@ func (db *DB) ByPhone(ctx context.Context, phone string) ([]brazen.ProfileRef, e
 	return rs, unavailable(err)
 }
 
+// ScanProfiles reads a page of profiles in braze id order.
+func (db *DB) ScanProfiles(ctx context.Context, after string, limit int) ([]*brazen.Profile, error) {
+	ps, err := scanProfiles(ctx, db.pool, after, limit)
+	return ps, unavailable(err)
+}
+
+func scanProfiles(ctx context.Context, q reader, after string, limit int) ([]*brazen.Profile, error) {
+	rows, err := q.Query(ctx, "SELECT data, version FROM profiles WHERE braze_id > $1 ORDER BY braze_id LIMIT $2", after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var stored []brazen.StoredProfile
+	for rows.Next() {
+		var sp brazen.StoredProfile
+		if err := rows.Scan(&sp.Data, &sp.Version); err != nil {
+			return nil, err
+		}
+		stored = append(stored, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return brazen.DecodeProfiles(stored)
+}
+
 var errNoProfile = brazen.Errorf(brazen.ENOTFOUND, "no such user")
 
 func profile(ctx context.Context, q reader, brazeID string) (*brazen.Profile, error) {
@@ -312,6 +338,9 @@ func (t *userTx) ByEmail(ctx context.Context, email string) ([]brazen.ProfileRef
 }
 func (t *userTx) ByPhone(ctx context.Context, phone string) ([]brazen.ProfileRef, error) {
 	return refsBy(ctx, t, "phone", phone)
+}
+func (t *userTx) ScanProfiles(ctx context.Context, after string, limit int) ([]*brazen.Profile, error) {
+	return scanProfiles(ctx, t, after, limit)
 }
 
 func (t *userTx) ProfilesByExternalID(ctx context.Context, ids []string) (map[string]*brazen.Profile, error) {

@@ -185,6 +185,31 @@ func (db *DB) ByPhone(ctx context.Context, phone string) ([]brazen.ProfileRef, e
 	return refsBy(ctx, db.read, "phone", phone)
 }
 
+// ScanProfiles reads a page of profiles in braze id order.
+func (db *DB) ScanProfiles(ctx context.Context, after string, limit int) ([]*brazen.Profile, error) {
+	return scanProfiles(ctx, db.read, after, limit)
+}
+
+func scanProfiles(ctx context.Context, q rowQuerier, after string, limit int) ([]*brazen.Profile, error) {
+	rows, err := q.QueryContext(ctx, "SELECT data, version FROM profiles WHERE braze_id > ? ORDER BY braze_id LIMIT ?", after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var stored []brazen.StoredProfile
+	for rows.Next() {
+		var sp brazen.StoredProfile
+		if err := rows.Scan(&sp.Data, &sp.Version); err != nil {
+			return nil, err
+		}
+		stored = append(stored, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return brazen.DecodeProfiles(stored)
+}
+
 var errNoProfile = brazen.Errorf(brazen.ENOTFOUND, "no such user")
 
 func profile(ctx context.Context, q rowQuerier, brazeID string) (*brazen.Profile, error) {
@@ -365,6 +390,9 @@ func (t *userTx) ByEmail(ctx context.Context, email string) ([]brazen.ProfileRef
 }
 func (t *userTx) ByPhone(ctx context.Context, phone string) ([]brazen.ProfileRef, error) {
 	return refsBy(ctx, t, "phone", phone)
+}
+func (t *userTx) ScanProfiles(ctx context.Context, after string, limit int) ([]*brazen.Profile, error) {
+	return scanProfiles(ctx, t, after, limit)
 }
 
 func nullString(s string) any {

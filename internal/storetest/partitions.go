@@ -18,6 +18,7 @@ var partitionTests = []storeTest{
 	{"Leases/ExpiryAndFencing", testLeaseExpiry},
 	{"Leases/Heartbeat", testHeartbeat},
 	{"Profiles/Versions", testProfileVersions},
+	{"Profiles/Scan", testScanProfiles},
 }
 
 // testPartitionNumbering: records go to their partitions, numbered in
@@ -249,4 +250,39 @@ func testHeartbeat(t *testing.T, s brazen.Store) {
 	beat("c", time.Minute, "b", "c")
 	beat("c", 0, "b") // c leaves
 	beat("b", time.Minute, "b")
+}
+
+// testScanProfiles: pages of profiles in braze id order cover every
+// profile once.
+func testScanProfiles(t *testing.T, s brazen.Store) {
+	var want []string
+	var ps []*brazen.Profile
+	for i := range 25 {
+		p := profile(fmt.Sprintf("%024x", 1000+i*7919), base)
+		ps = append(ps, p)
+		want = append(want, p.BrazeID)
+	}
+	putProfiles(t, s, false, ps...)
+	slices.Sort(want)
+	var got []string
+	after := ""
+	for {
+		page, err := s.ScanProfiles(t.Context(), after, 10)
+		if err != nil {
+			t.Fatalf("ScanProfiles(%q): %v", after, err)
+		}
+		if len(page) > 10 {
+			t.Fatalf("a page of %d, over the limit", len(page))
+		}
+		for _, p := range page {
+			got = append(got, p.BrazeID)
+		}
+		if len(page) < 10 {
+			break
+		}
+		after = page[len(page)-1].BrazeID
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("scanned %v, want %v", got, want)
+	}
 }
