@@ -269,3 +269,46 @@ func TestMessagesBroadcastAudience(t *testing.T) {
 		t.Errorf("broadcast with users: %d %s, want 400", status, body)
 	}
 }
+
+// TestMessagesSendSMS: an SMS reaches a Twilio-compatible endpoint (a
+// real HTTP server standing in for the provider) personalised, from the
+// configured number; a user without a phone number is skipped.
+func TestMessagesSendSMS(t *testing.T) {
+	var mu sync.Mutex
+	var forms []string
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		user, _, _ := r.BasicAuth()
+		mu.Lock()
+		forms = append(forms, user+" "+r.URL.Path+" "+r.PostForm.Get("From")+" "+r.PostForm.Get("To")+" "+r.PostForm.Get("Body"))
+		mu.Unlock()
+		w.WriteHeader(201)
+	}))
+	defer provider.Close()
+	smsURL := strings.Replace(provider.URL, "http://", "http://AC1:secret@", 1) + "?from=%2B15550001111"
+	s := serve(t, t.TempDir(), "--sms-url", smsURL)
+	defer s.stop(t)
+	if status, _, body := post(t, s.addr, s.key, "/users/track", `{"attributes":[
+		{"external_id":"ada","first_name":"Ada","phone":"+15555550100"},{"external_id":"bob","first_name":"Bob"}]}`); status != 201 {
+		t.Fatalf("track: %d %s", status, body)
+	}
+	if status, _, body := post(t, s.addr, s.key, "/messages/send", `{"external_user_ids":["ada","bob"],"messages":{"sms":{
+		"subscription_group_id":"g1","app_id":"a1","body":"Hi {{${first_name}}}, your code is 42"}}}`); status != 201 {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(forms)
+		mu.Unlock()
+		if n >= 1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	want := "AC1 /2010-04-01/Accounts/AC1/Messages.json +15550001111 +15555550100 Hi Ada, your code is 42"
+	if len(forms) != 1 || forms[0] != want {
+		t.Errorf("the provider got %q, want [%q]", forms, want)
+	}
+}

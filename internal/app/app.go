@@ -24,6 +24,7 @@ import (
 	"github.com/brazenhq/brazen/internal/brazeapi"
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/channel/email"
+	"github.com/brazenhq/brazen/internal/channel/sms"
 	"github.com/brazenhq/brazen/internal/channel/webhook"
 	"github.com/brazenhq/brazen/internal/config"
 	"github.com/brazenhq/brazen/internal/dispatch"
@@ -198,6 +199,13 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 				return nil, &config.SettingError{Setting: "smtp_url", Value: cfg.SMTPURL, Reason: err.Error()}
 			}
 			deliverers["email"] = dispatch.EmailDeliverer{Sender: s}
+		}
+		if cfg.SMSURL != "" {
+			s, err := sms.NewSender(cfg.SMSURL, 15*time.Second)
+			if err != nil {
+				return nil, &config.SettingError{Setting: "sms_url", Value: cfg.SMSURL, Reason: err.Error()}
+			}
+			deliverers["sms"] = dispatch.SMSDeliverer{Sender: s}
 		}
 		a.workers = dispatch.NewWorkers(js, deliverers, logger, dispatch.WorkerOptions{Node: cfg.Instance + "-" + brazen.NewID()[:8], LeaseTTL: cfg.DeliveryLease})
 		planner = dispatch.NewPlanner(a.users, js, a.workers, logger)

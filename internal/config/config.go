@@ -38,6 +38,7 @@ type Config struct {
 	KeyRefresh      time.Duration     // how often API keys are reloaded from the store
 	LeaseTTL        time.Duration     // how long an ingest log partition's lease lasts unrenewed
 	SMTPURL         string            // smtp://user:pass@host:port for the email channel; "" disables it
+	SMSURL          string            // https://SID:TOKEN@host?from=… for the SMS channel; "" disables it
 	DeliveryLease   time.Duration     // how long a worker holds a delivery job before another may take it
 }
 
@@ -126,6 +127,7 @@ var settings = []*setting{
 	{name: "shutdown-timeout", usage: "how long to wait for in-flight requests on shutdown", set: durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{name: "key-refresh", usage: "how often API keys are reloaded from the store (bounds how long a key deleted elsewhere still works)", set: durationSetter(func(c *Config) *time.Duration { return &c.KeyRefresh })},
 	{name: "smtp-url", usage: "SMTP server for the email channel: smtp://[user:password@]host[:port][?tls=required|none] or smtps://…; empty disables email", set: func(c *Config, v string) error { c.SMTPURL = v; return nil }},
+	{name: "sms-url", usage: "Twilio-compatible Messages API for the SMS channel: https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=+15550001111 (or ?messaging_service_sid=MG…); empty disables SMS", set: func(c *Config, v string) error { c.SMSURL = v; return nil }},
 	{name: "delivery-lease", usage: "how long a worker holds a claimed delivery job (bounds an attempt, and how long the jobs of a crashed node wait)", set: durationSetter(func(c *Config) *time.Duration { return &c.DeliveryLease })},
 	{name: "lease-ttl", usage: "how long a node's lease on an ingest log partition lasts unrenewed (bounds how long a dead node's writes wait to be applied)", set: durationSetter(func(c *Config) *time.Duration { return &c.LeaseTTL })},
 }

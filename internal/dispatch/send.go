@@ -95,6 +95,14 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		}
 		emailT = t
 	}
+	var smsT *smsTemplates
+	if m := s.Messages.SMS; m != nil {
+		t, err := p.compileSMS(m)
+		if err != nil {
+			return nil, err
+		}
+		smsT = t
+	}
 	if err := p.users.Sync(ctx); err != nil {
 		return nil, err
 	}
@@ -119,6 +127,17 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 					jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/email", DispatchID: r.DispatchID,
 						Channel: "email", BrazeID: u.BrazeID, Payload: payload})
 				}
+			}
+		}
+		if smsT != nil {
+			if u.Phone == "" {
+				r.Skipped["no phone number"]++
+			} else if m, err := smsT.render(u, bind); err != nil {
+				r.Skipped[p.skipReason(err, r.DispatchID, u.BrazeID, "sms")]++
+			} else {
+				payload, _ := json.Marshal(m)
+				jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/sms", DispatchID: r.DispatchID,
+					Channel: "sms", BrazeID: u.BrazeID, Payload: payload})
 			}
 		}
 		if webhookT != nil {

@@ -1,0 +1,41 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/channel"
+	"github.com/brazenhq/brazen/internal/channel/sms"
+	"github.com/brazenhq/brazen/internal/liquid"
+	"github.com/brazenhq/brazen/internal/message"
+)
+
+// SMSDeliverer delivers SMS jobs, whose payload is a rendered sms.Message.
+type SMSDeliverer struct{ Sender *sms.Sender }
+
+func (d SMSDeliverer) Deliver(ctx context.Context, j brazen.Job) error {
+	var m sms.Message
+	if err := json.Unmarshal(j.Payload, &m); err != nil {
+		return channel.Permanentf("decoding the job's payload: %v", err)
+	}
+	return d.Sender.Send(ctx, m)
+}
+
+type smsTemplates struct {
+	m    *message.SMS
+	body *liquid.Template
+}
+
+func (p *Planner) compileSMS(m *message.SMS) (*smsTemplates, error) {
+	t, err := p.engine.Compile(m.Body)
+	if err != nil {
+		return nil, badRequest("messages.sms.body: %v", err)
+	}
+	return &smsTemplates{m: m, body: t}, nil
+}
+
+func (t *smsTemplates) render(u *brazen.Profile, b liquid.Bindings) (sms.Message, error) {
+	body, err := t.body.Render(b)
+	return sms.Message{To: u.Phone, Body: body, Media: t.m.MediaItems}, err
+}
