@@ -15,10 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/schema"
 )
 
 //go:embed migrations/*.sql
@@ -85,34 +83,6 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration file %s is not named NNNN_name.sql", e.Name())
-		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
-
 // migrationLock is the advisory lock key that serialises migrations: nodes
 // starting at once migrate one after the other, and the later ones find
 // nothing left to do.
@@ -121,7 +91,7 @@ const migrationLock = 0x6272617a656e // "brazen"
 // Migrate applies the embedded migrations not yet applied, each in its own
 // transaction, under a session advisory lock.
 func (db *DB) Migrate(ctx context.Context) ([]int, error) {
-	all, err := migrations()
+	all, err := schema.Load(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -142,33 +112,33 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 	for _, m := range all {
 		done, err := applyMigration(ctx, conn.Conn(), m)
 		if err != nil {
-			return applied, fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			return applied, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		if done {
-			applied = append(applied, m.version)
+			applied = append(applied, m.Version)
 		}
 	}
 	return applied, nil
 }
 
-func applyMigration(ctx context.Context, conn *pgx.Conn, m migration) (bool, error) {
+func applyMigration(ctx context.Context, conn *pgx.Conn, m schema.Migration) (bool, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	var n int
-	if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.version).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", m.Version).Scan(&n); err != nil {
 		return false, err
 	}
 	if n > 0 {
 		return false, nil
 	}
-	if _, err := tx.Exec(ctx, m.sql); err != nil {
+	if _, err := tx.Exec(ctx, m.SQL); err != nil {
 		return false, err
 	}
 	if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-		m.version, m.name, time.Now().UnixMilli()); err != nil {
+		m.Version, m.Name, time.Now().UnixMilli()); err != nil {
 		return false, err
 	}
 	return true, tx.Commit(ctx)
