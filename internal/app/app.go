@@ -186,6 +186,13 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	)
 	ids := httpx.NewIDs()
 
+	// One node counts rate limits in memory; nodes sharing a PostgreSQL
+	// store count them together (ratelimit.Cluster documents the tolerance).
+	var limiter ratelimit.Limiter = ratelimit.NewLocal(len(brazeapi.LimitGroups()))
+	if cs, ok := a.store.(brazen.CounterStore); ok && storeKind(cfg) == "postgres" {
+		a.cluster = ratelimit.NewCluster(cs, len(brazeapi.LimitGroups()), logger)
+		limiter = a.cluster
+	}
 	// Messaging: delivery workers on every node, and the planner behind
 	// /messages/send.
 	var planner *dispatch.Planner
@@ -207,17 +214,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 			}
 			deliverers["sms"] = dispatch.SMSDeliverer{Sender: s}
 		}
-		a.workers = dispatch.NewWorkers(js, deliverers, logger, dispatch.WorkerOptions{Node: cfg.Instance + "-" + brazen.NewID()[:8], LeaseTTL: cfg.DeliveryLease})
+		rates, err := cfg.SendLimits()
+		if err != nil {
+			return nil, err
+		}
+		a.workers = dispatch.NewWorkers(js, deliverers, logger, dispatch.WorkerOptions{
+			Node: cfg.Instance + "-" + brazen.NewID()[:8], LeaseTTL: cfg.DeliveryLease, Rates: rates, Limiter: limiter})
 		planner = dispatch.NewPlanner(a.users, js, a.workers, logger)
 	}
 
-	// One node counts rate limits in memory; nodes sharing a PostgreSQL
-	// store count them together (ratelimit.Cluster documents the tolerance).
-	var limiter ratelimit.Limiter = ratelimit.NewLocal(len(brazeapi.LimitGroups()))
-	if cs, ok := a.store.(brazen.CounterStore); ok && storeKind(cfg) == "postgres" {
-		a.cluster = ratelimit.NewCluster(cs, len(brazeapi.LimitGroups()), logger)
-		limiter = a.cluster
-	}
 	api := brazeapi.New(brazeapi.Options{
 		Keys: a.keys, Limiter: limiter, Limits: limits,
 		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users, Messages: planner,

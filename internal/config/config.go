@@ -11,6 +11,7 @@ import (
 	"net"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +41,7 @@ type Config struct {
 	SMTPURL         string            // smtp://user:pass@host:port for the email channel; "" disables it
 	SMSURL          string            // https://SID:TOKEN@host?from=… for the SMS channel; "" disables it
 	DeliveryLease   time.Duration     // how long a worker holds a delivery job before another may take it
+	SendRates       map[string]string // channel → "N/WINDOW": deliveries per window, for the whole cluster
 }
 
 // Default returns the configuration `brazen serve` uses with no settings.
@@ -52,6 +54,7 @@ func Default() Config {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		RateLimits:      map[string]string{},
+		SendRates:       map[string]string{},
 		ShutdownTimeout: 15 * time.Second,
 		KeyRefresh:      5 * time.Second,
 		LeaseTTL:        5 * time.Second,
@@ -128,6 +131,17 @@ var settings = []*setting{
 	{name: "key-refresh", usage: "how often API keys are reloaded from the store (bounds how long a key deleted elsewhere still works)", set: durationSetter(func(c *Config) *time.Duration { return &c.KeyRefresh })},
 	{name: "smtp-url", usage: "SMTP server for the email channel: smtp://[user:password@]host[:port][?tls=required|none] or smtps://…; empty disables email", set: func(c *Config, v string) error { c.SMTPURL = v; return nil }},
 	{name: "sms-url", usage: "Twilio-compatible Messages API for the SMS channel: https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=+15550001111 (or ?messaging_service_sid=MG…); empty disables SMS", set: func(c *Config, v string) error { c.SMSURL = v; return nil }},
+	{name: "send-rate", repeat: true, usage: "cap a channel's deliveries for the whole cluster: CHANNEL=N/WINDOW, e.g. email=100/second (repeatable)",
+		set: func(c *Config, v string) error {
+			for _, item := range splitList(v) {
+				k, l, ok := strings.Cut(item, "=")
+				if !ok || strings.TrimSpace(k) == "" {
+					return errors.New("expected CHANNEL=N/WINDOW, e.g. email=100/second")
+				}
+				c.SendRates[strings.TrimSpace(k)] = strings.TrimSpace(l)
+			}
+			return nil
+		}},
 	{name: "delivery-lease", usage: "how long a worker holds a claimed delivery job (bounds an attempt, and how long the jobs of a crashed node wait)", set: durationSetter(func(c *Config) *time.Duration { return &c.DeliveryLease })},
 	{name: "lease-ttl", usage: "how long a node's lease on an ingest log partition lasts unrenewed (bounds how long a dead node's writes wait to be applied)", set: durationSetter(func(c *Config) *time.Duration { return &c.LeaseTTL })},
 }
@@ -258,6 +272,8 @@ func resetList(c *Config, name string) {
 		c.TrustedProxies = nil
 	case "rate-limit":
 		c.RateLimits = map[string]string{}
+	case "send-rate":
+		c.SendRates = map[string]string{}
 	}
 }
 
@@ -373,6 +389,9 @@ func (c *Config) Validate() error {
 	if _, err := c.Limits(); err != nil {
 		return err
 	}
+	if _, err := c.SendLimits(); err != nil {
+		return err
+	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", c.ShutdownTimeout.String(), "must be positive")
 	}
@@ -386,6 +405,25 @@ func (c *Config) Validate() error {
 		return bad("lease_ttl", c.LeaseTTL.String(), "must be at least 500ms")
 	}
 	return nil
+}
+
+// SendChannels are the channels a send rate can cap.
+var SendChannels = []string{"email", "webhook", "sms", "apple_push", "android_push", "content_card"}
+
+// SendLimits parses the per-channel send rates.
+func (c *Config) SendLimits() (map[string]ratelimit.Limit, error) {
+	out := make(map[string]ratelimit.Limit, len(c.SendRates))
+	for k, v := range c.SendRates {
+		if !slices.Contains(SendChannels, k) {
+			return nil, &SettingError{Setting: "send_rate", Value: k + "=" + v, Reason: "unknown channel; use one of " + strings.Join(SendChannels, ", ")}
+		}
+		l, err := ratelimit.ParseLimit(v)
+		if err != nil {
+			return nil, &SettingError{Setting: "send_rate", Value: k + "=" + v, Reason: err.Error()}
+		}
+		out[k] = l
+	}
+	return out, nil
 }
 
 // Limits parses the rate-limit overrides.

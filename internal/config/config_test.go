@@ -59,6 +59,7 @@ func TestDefaults(t *testing.T) {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		RateLimits:      map[string]string{},
+		SendRates:       map[string]string{},
 		ShutdownTimeout: 15 * time.Second,
 		KeyRefresh:      5 * time.Second,
 		LeaseTTL:        5 * time.Second,
@@ -137,6 +138,7 @@ key_refresh = "1s"
 		LogLevel:        "debug",
 		TrustedProxies:  []string{"10.0.0.0/8", "192.168.1.1"},
 		RateLimits:      map[string]string{"/users/track": "5/3s", "users.export": "10/minute"},
+		SendRates:       map[string]string{},
 		ShutdownTimeout: 30 * time.Second,
 		KeyRefresh:      time.Second,
 		LeaseTTL:        5 * time.Second,
@@ -605,5 +607,22 @@ func TestSettingErrorHidesPassword(t *testing.T) {
 	}
 	if got := config.Redact("sqlite:///var/lib/brazen.db"); got != "sqlite:///var/lib/brazen.db" {
 		t.Errorf("Redact changed a URL without a password: %q", got)
+	}
+}
+
+func TestSendRates(t *testing.T) {
+	cfg := mustLoad(t, []string{"--send-rate", "email=100/second", "--send-rate", "webhook=5/minute"}, nil)
+	limits, err := cfg.SendLimits()
+	if err != nil || len(limits) != 2 || limits["email"].N != 100 || limits["webhook"].Window != time.Minute {
+		t.Fatalf("SendLimits = %v, %v", limits, err)
+	}
+	for _, bad := range []string{"fax=1/second", "email=0/second", "email"} {
+		cfg, err := load(t, []string{"--send-rate", bad}, nil)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "send") {
+			t.Errorf("--send-rate %s: %v, want an error naming the setting", bad, err)
+		}
 	}
 }

@@ -10,12 +10,15 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/channel"
+	"github.com/brazenhq/brazen/internal/config"
+	"github.com/brazenhq/brazen/internal/ratelimit"
 )
 
 // Deliverer delivers one job's payload through its channel. Its errors
@@ -45,6 +48,11 @@ type WorkerOptions struct {
 	BaseBackoff time.Duration // first retry delay, doubled each attempt (±20%); default 1 s
 	MaxBackoff  time.Duration // default 10 min
 	Poll        time.Duration // how often idle workers look for jobs; default 250 ms
+	// Rates cap each channel's deliveries, counted by Limiter (cluster-wide
+	// when it is a ratelimit.Cluster); a channel without a rate is not
+	// capped.
+	Rates   map[string]ratelimit.Limit
+	Limiter ratelimit.Limiter
 }
 
 // NewWorkers returns workers delivering the channels of deliverers.
@@ -170,11 +178,46 @@ func (w *Workers) attempt(ctx context.Context, j brazen.Job) error {
 	if d == nil {
 		return channel.Permanentf("no deliverer for channel %q", j.Channel)
 	}
+	if err := w.pace(ctx, j.Channel); err != nil {
+		return channel.Transientf("waiting for the %s send rate: %v", j.Channel, err)
+	}
 	// The attempt must end before the lease does, or another worker could
 	// deliver the job again meanwhile.
 	actx, cancel := context.WithTimeout(ctx, w.o.LeaseTTL*3/4)
 	defer cancel()
 	return d.Deliver(actx, j)
+}
+
+// rateScope is the rate limiter's scope for send rates, apart from the
+// workspaces' API limits.
+const rateScope = "send-rate"
+
+// pace waits until the channel's send rate allows one more delivery. The
+// wait stays within the lease: a job that cannot go before then is
+// retried later.
+func (w *Workers) pace(ctx context.Context, ch string) error {
+	lim, ok := w.o.Rates[ch]
+	if !ok || w.o.Limiter == nil {
+		return nil
+	}
+	bucket := slices.Index(config.SendChannels, ch)
+	deadline := time.Now().Add(w.o.LeaseTTL / 2)
+	for {
+		now := time.Now()
+		d := w.o.Limiter.Take(rateScope, bucket, lim, now)
+		if d.Allowed {
+			return nil
+		}
+		next := time.Unix(d.Reset, 0)
+		if next.After(deadline) {
+			return fmt.Errorf("over %s until %s", lim, next.Format(time.RFC3339))
+		}
+		select {
+		case <-time.After(next.Sub(now) + time.Duration(rand.IntN(50))*time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // settle records a failed attempt: dead if permanent or the last allowed,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/channel/webhook"
+	"github.com/brazenhq/brazen/internal/ratelimit"
 	"github.com/brazenhq/brazen/internal/sqlite"
 )
 
@@ -155,3 +156,39 @@ func TestAttemptsExhausted(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestSendRate: a channel's send rate holds: 25 deliveries at 10 per
+// second span at least three one-second windows.
+func TestSendRate(t *testing.T) {
+	store := jobStore(t)
+	rcv := &receiver{byKey: map[string]int{}}
+	var mu sync.Mutex
+	var times []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		mu.Unlock()
+		rcv.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	if _, err := store.EnqueueJobs(t.Context(), webhookJobs(t, srv.URL, 25)); err != nil {
+		t.Fatal(err)
+	}
+	w := runWorkers(t, store, WorkerOptions{Concurrency: 64, Poll: 10 * time.Millisecond,
+		Rates: map[string]ratelimit.Limit{"webhook": {N: 10, Window: time.Second}}, Limiter: ratelimit.NewLocal(8)})
+	waitFor(t, "every job delivered", func() bool { return w.Delivered.Load() == 25 })
+	mu.Lock()
+	defer mu.Unlock()
+	perSecond := map[int64]int{}
+	for _, at := range times {
+		perSecond[at.Unix()]++
+	}
+	for sec, n := range perSecond {
+		if n > 10 {
+			t.Errorf("%d deliveries in the second %d, over the rate of 10", n, sec)
+		}
+	}
+	if len(perSecond) < 3 {
+		t.Errorf("25 deliveries at 10/s took %d windows, want at least 3", len(perSecond))
+	}
+}
