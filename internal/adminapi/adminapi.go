@@ -58,6 +58,7 @@ func New(store Store, cache KeyCache, instance Instance, logger *slog.Logger) *H
 	h.handle("GET /admin/v1/keys/{id}", h.getKey)
 	h.handle("DELETE /admin/v1/keys/{id}", h.deleteKey)
 	h.handle("GET /admin/v1/messages", h.listMessages)
+	h.handle("GET /admin/v1/users/{braze_id}/cards", h.listCards)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, logger, &brazen.Error{Code: brazen.ENOTFOUND, Message: "Not Found"})
 	})

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -51,6 +52,34 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 	for _, j := range jobs {
 		out.Messages = append(out.Messages, MessageJSON{ID: j.ID, Key: j.Key, DispatchID: j.DispatchID, Channel: j.Channel,
 			BrazeID: j.BrazeID, State: j.State, Attempts: j.Attempts, LastError: j.LastError, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt})
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listCards is GET /admin/v1/users/{braze_id}/cards: the user's content
+// cards that have not expired, newest first.
+func (h *Handler) listCards(w http.ResponseWriter, r *http.Request) error {
+	cs, ok := h.store.(brazen.CardStore)
+	if !ok {
+		return &brazen.Error{Code: brazen.ENOTFOUND, Message: "Not Found", Details: []string{"this store keeps no content cards"}}
+	}
+	cards, err := cs.Cards(r.Context(), r.PathValue("braze_id"), h.now())
+	if err != nil {
+		return err
+	}
+	type cardJSON struct {
+		ID         string          `json:"id"`
+		DispatchID string          `json:"dispatch_id"`
+		Card       json.RawMessage `json:"card"`
+		ExpiresAt  time.Time       `json:"expires_at"`
+		CreatedAt  time.Time       `json:"created_at"`
+	}
+	out := struct {
+		Cards []cardJSON `json:"cards"`
+	}{Cards: []cardJSON{}}
+	for _, c := range cards {
+		out.Cards = append(out.Cards, cardJSON{c.ID, c.DispatchID, c.Card, c.ExpiresAt, c.CreatedAt})
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil

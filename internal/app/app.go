@@ -207,6 +207,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 			}
 			deliverers["email"] = dispatch.EmailDeliverer{Sender: s}
 		}
+		if cs, ok := a.store.(brazen.CardStore); ok {
+			deliverers["content_card"] = dispatch.CardDeliverer{Store: cs}
+		}
 		if cfg.SMSURL != "" {
 			s, err := sms.NewSender(cfg.SMSURL, 15*time.Second)
 			if err != nil {

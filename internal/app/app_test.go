@@ -358,3 +358,46 @@ func TestAdminMessages(t *testing.T) {
 		t.Errorf("a REST key opened the messages list: %d", status)
 	}
 }
+
+// TestContentCards: a content card sent to a user is stored for that user,
+// personalised, until it expires, and listed by the admin API.
+func TestContentCards(t *testing.T) {
+	a, _ := start(t, testConfig(t, t.TempDir()))
+	admin := "http://" + a.ConsoleAddr() + "/admin/v1"
+	rest := "http://" + a.Addr()
+	token := auth.NewAdminToken()
+	if err := a.Store().CreateAdminToken(t.Context(), &brazen.AdminToken{
+		ID: brazen.NewID(), Name: "test", Hash: brazen.HashSecret(token), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := call(t, "POST", rest+"/users/track", a.FirstKey, `{"attributes":[{"external_id":"u1","first_name":"Ada"}]}`); status != 201 {
+		t.Fatalf("track: %d %v", status, body)
+	}
+	status, _, body := call(t, "POST", rest+"/messages/send", a.FirstKey, `{"external_user_ids":["u1"],"messages":{"content_card":{
+		"type":"CLASSIC","title":"Hi {{${first_name}}}","description":"Your offer","time_to_live":3600,"web_uri":"https://x.example/o"}}}`)
+	if status != 201 {
+		t.Fatalf("send: %d %v", status, body)
+	}
+	ref, err := a.Store().ByExternalID(t.Context(), "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cards []any
+	for deadline := time.Now().Add(10 * time.Second); len(cards) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		status, _, body = call(t, "GET", admin+"/users/"+ref.BrazeID+"/cards", token, "")
+		if status != 200 {
+			t.Fatalf("cards: %d %v", status, body)
+		}
+		cards, _ = body["cards"].([]any)
+	}
+	if len(cards) != 1 {
+		t.Fatalf("cards = %v, want the one sent", body)
+	}
+	c := cards[0].(map[string]any)
+	card := c["card"].(map[string]any)
+	exp, _ := time.Parse(time.RFC3339, c["expires_at"].(string))
+	if card["title"] != "Hi Ada" || card["type"] != "CLASSIC" || card["web_uri"] != "https://x.example/o" ||
+		exp.Before(time.Now().Add(59*time.Minute)) || exp.After(time.Now().Add(61*time.Minute)) {
+		t.Errorf("card %v", c)
+	}
+}

@@ -95,6 +95,14 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		}
 		emailT = t
 	}
+	var cardT *cardTemplates
+	if m := s.Messages.ContentCard; m != nil {
+		t, err := p.compileCard(m)
+		if err != nil {
+			return nil, err
+		}
+		cardT = t
+	}
 	var smsT *smsTemplates
 	if m := s.Messages.SMS; m != nil {
 		t, err := p.compileSMS(m)
@@ -127,6 +135,15 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 					jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/email", DispatchID: r.DispatchID,
 						Channel: "email", BrazeID: u.BrazeID, Payload: payload})
 				}
+			}
+		}
+		if cardT != nil {
+			if c, err := cardT.render(bind, time.Now()); err != nil {
+				r.Skipped[p.skipReason(err, r.DispatchID, u.BrazeID, "content_card")]++
+			} else {
+				payload, _ := json.Marshal(c)
+				jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/content_card", DispatchID: r.DispatchID,
+					Channel: "content_card", BrazeID: u.BrazeID, Payload: payload})
 			}
 		}
 		if smsT != nil {
