@@ -173,11 +173,7 @@ func TestAdminAPI(t *testing.T) {
 	admin := "http://" + a.ConsoleAddr() + "/admin/v1"
 	rest := "http://" + a.Addr()
 
-	token := auth.NewAdminToken()
-	if err := a.Store().CreateAdminToken(t.Context(), &brazen.AdminToken{
-		ID: brazen.NewID(), Name: "test", Hash: brazen.HashSecret(token), CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	token := adminToken(t, a)
 	if status, _, _ := call(t, "GET", admin+"/keys", a.FirstKey, ""); status != 401 {
 		t.Errorf("a REST key opened the admin API: %d", status)
 	}
@@ -324,11 +320,7 @@ func TestAdminMessages(t *testing.T) {
 	a, _ := start(t, testConfig(t, t.TempDir()))
 	admin := "http://" + a.ConsoleAddr() + "/admin/v1"
 	rest := "http://" + a.Addr()
-	token := auth.NewAdminToken()
-	if err := a.Store().CreateAdminToken(t.Context(), &brazen.AdminToken{
-		ID: brazen.NewID(), Name: "test", Hash: brazen.HashSecret(token), CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	token := adminToken(t, a)
 	if status, _, body := call(t, "POST", rest+"/users/track", a.FirstKey, `{"attributes":[{"external_id":"u1"},{"external_id":"u2"}]}`); status != 201 {
 		t.Fatalf("track: %d %v", status, body)
 	}
@@ -365,11 +357,7 @@ func TestContentCards(t *testing.T) {
 	a, _ := start(t, testConfig(t, t.TempDir()))
 	admin := "http://" + a.ConsoleAddr() + "/admin/v1"
 	rest := "http://" + a.Addr()
-	token := auth.NewAdminToken()
-	if err := a.Store().CreateAdminToken(t.Context(), &brazen.AdminToken{
-		ID: brazen.NewID(), Name: "test", Hash: brazen.HashSecret(token), CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	token := adminToken(t, a)
 	if status, _, body := call(t, "POST", rest+"/users/track", a.FirstKey, `{"attributes":[{"external_id":"u1","first_name":"Ada"}]}`); status != 201 {
 		t.Fatalf("track: %d %v", status, body)
 	}
@@ -400,4 +388,15 @@ func TestContentCards(t *testing.T) {
 		exp.Before(time.Now().Add(59*time.Minute)) || exp.After(time.Now().Add(61*time.Minute)) {
 		t.Errorf("card %v", c)
 	}
+}
+
+// adminToken stores a new admin token and returns its secret.
+func adminToken(t *testing.T, a *App) string {
+	t.Helper()
+	token := auth.NewAdminToken()
+	if err := a.Store().CreateAdminToken(t.Context(), &brazen.AdminToken{
+		ID: brazen.NewID(), Name: "test", Hash: brazen.HashSecret(token), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return token
 }
