@@ -650,14 +650,7 @@ type KindlePush struct {
 func parseKindlePush(o *obj) (*KindlePush, error) {
 	p := &KindlePush{}
 	var err error
-	p.MessageVariationID, _ = o.str("message_variation_id")
-	if p.Alert, err = o.reqStr("alert"); err != nil {
-		return nil, err
-	}
-	if p.Title, err = o.reqStr("title"); err != nil {
-		return nil, err
-	}
-	if p.Extra, err = pushExtra(o); err != nil {
+	if p.MessageVariationID, p.Alert, p.Title, p.Extra, err = alertTitleExtra(o); err != nil {
 		return nil, err
 	}
 	n, _, err := o.integer("priority", -2, 2)
@@ -700,14 +693,7 @@ type WebButton struct {
 func parseWebPush(o *obj) (*WebPush, error) {
 	p := &WebPush{}
 	var err error
-	p.MessageVariationID, _ = o.str("message_variation_id")
-	if p.Alert, err = o.reqStr("alert"); err != nil {
-		return nil, err
-	}
-	if p.Title, err = o.reqStr("title"); err != nil {
-		return nil, err
-	}
-	if p.Extra, err = pushExtra(o); err != nil {
+	if p.MessageVariationID, p.Alert, p.Title, p.Extra, err = alertTitleExtra(o); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct {
@@ -744,4 +730,18 @@ func parseWebPush(o *obj) (*WebPush, error) {
 		p.Buttons = append(p.Buttons, btn)
 	}
 	return p, nil
+}
+
+// alertTitleExtra reads what the Kindle and web push objects share: the
+// variation, a required alert and title, and the extra payload.
+func alertTitleExtra(o *obj) (variation, alert, title string, extra map[string]any, err error) {
+	variation, _ = o.str("message_variation_id")
+	if alert, err = o.reqStr("alert"); err != nil {
+		return
+	}
+	if title, err = o.reqStr("title"); err != nil {
+		return
+	}
+	extra, err = pushExtra(o)
+	return
 }
