@@ -205,7 +205,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 			if err != nil {
 				return nil, &config.SettingError{Setting: "smtp_url", Value: cfg.SMTPURL, Reason: err.Error()}
 			}
-			deliverers["email"] = dispatch.EmailDeliverer{Sender: s}
+			bounces, _ := a.store.(brazen.BounceStore)
+			deliverers["email"] = dispatch.EmailDeliverer{Sender: s, Bounces: bounces}
 		}
 		if cs, ok := a.store.(brazen.CardStore); ok {
 			deliverers["content_card"] = dispatch.CardDeliverer{Store: cs}
@@ -228,7 +229,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 
 	api := brazeapi.New(brazeapi.Options{
 		Keys: a.keys, Limiter: limiter, Limits: limits,
-		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users, Messages: planner,
+		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users, Messages: planner, Bounces: bounceStore(a.store),
 	})
 	api.Handle("GET /healthz", http.HandlerFunc(a.healthz))
 	api.Handle("GET /readyz", http.HandlerFunc(a.readyz))
@@ -416,4 +417,10 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		a.logger.Warn("readiness check failed", "err", err)
 	}
 	httpx.WriteJSON(w, status, body)
+}
+
+// bounceStore is the store's hard-bounce list, nil if it keeps none.
+func bounceStore(s brazen.Store) brazen.BounceStore {
+	bs, _ := s.(brazen.BounceStore)
+	return bs
 }

@@ -93,6 +93,7 @@ type Options struct {
 	Registerer     prometheus.Registerer // where brazen_rate_limited_total goes
 	Users          *ingest.Service       // user data: track, identity, export
 	Messages       *dispatch.Planner     // /messages/send; nil answers 501
+	Bounces        brazen.BounceStore    // the hard-bounce list; nil answers 501
 }
 
 // API serves the Braze REST surface.
@@ -106,6 +107,7 @@ type API struct {
 	rateLimited [numGroups]prometheus.Counter
 	users       *ingest.Service
 	messages    *dispatch.Planner
+	bounces     brazen.BounceStore
 
 	mux   *http.ServeMux // the routes
 	paths *http.ServeMux // the same paths without methods, to tell 405 from 404
@@ -115,7 +117,7 @@ type API struct {
 func New(o Options) *API {
 	a := &API{
 		keys: o.Keys, limiter: o.Limiter, limits: o.Limits, trusted: o.TrustedProxies,
-		now: o.Now, logger: o.Logger, users: o.Users, messages: o.Messages,
+		now: o.Now, logger: o.Logger, users: o.Users, messages: o.Messages, bounces: o.Bounces,
 		mux: http.NewServeMux(), paths: http.NewServeMux(),
 	}
 	if a.now == nil {

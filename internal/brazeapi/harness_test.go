@@ -84,6 +84,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		// A planner with no channels: /messages/send is built, and refuses
 		// every message with 400 (the real channels are tested end to end).
 		Messages: dispatch.NewPlanner(users, db, nil, logger),
+		Bounces:  db,
 	})
 	return &harness{t: t, api: api, store: db, ws: ws, clock: clk, users: users}
 }

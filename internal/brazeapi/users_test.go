@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/export"
 	"github.com/brazenhq/brazen/internal/golden"
 	"github.com/brazenhq/brazen/internal/ratelimit"
@@ -1217,5 +1218,61 @@ func TestUsersRefuseNUL(t *testing.T) {
 	u.settle()
 	if got := u.export(`{"external_ids":["slash","a\\u0000b"]}`); len(got) != 1 {
 		t.Errorf("export after the refused writes = %v, want only the user \"slash\"", got)
+	}
+}
+
+// TestHardBounces: GET /email/hard_bounces lists the list newest first by
+// date range or by address; POST /email/bounce/remove takes addresses off.
+func TestHardBounces(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	key := h.key([]string{"email.hard_bounces", "email.bounce.remove"})
+	bs := h.store
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	if err := bs.AddBounces(t.Context(), []brazen.Bounce{
+		{Email: "a@example.com", BouncedAt: day.Add(time.Hour), Reason: "550"},
+		{Email: "b@example.com", BouncedAt: day.Add(2 * time.Hour), Reason: "550"},
+		{Email: "c@example.com", BouncedAt: day.AddDate(0, 0, 3), Reason: "550"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(query string) (int, string) {
+		w := h.do(request{method: "GET", path: "/email/hard_bounces?" + query, headers: bearer(key)})
+		return w.Code, strings.TrimSpace(w.Body.String())
+	}
+	for _, tt := range []struct {
+		query  string
+		status int
+		want   string
+	}{
+		{"start_date=2026-11-20&end_date=2026-11-20", 200, `{"emails":[{"email":"b@example.com","hard_bounced_at":"2026-11-20T02:00:00Z"},{"email":"a@example.com","hard_bounced_at":"2026-11-20T01:00:00Z"}],"message":"success"}`},
+		{"start_date=2026-11-20&end_date=2026-11-30&limit=1&offset=1", 200, `{"emails":[{"email":"b@example.com","hard_bounced_at":"2026-11-20T02:00:00Z"}],"message":"success"}`},
+		{"email=C@example.com&end_date=2026-11-30", 200, `{"emails":[{"email":"c@example.com","hard_bounced_at":"2026-11-23T00:00:00Z"}],"message":"success"}`},
+		{"start_date=2026-11-20", 400, `end_date is required`},
+		{"end_date=2026-11-20", 400, `give start_date`},
+		{"start_date=20-11-2026&end_date=2026-11-20", 400, `start_date must be a date`},
+		{"start_date=2026-11-21&end_date=2026-11-20", 400, `must not be after`},
+		{"start_date=2026-11-20&end_date=2026-11-20&limit=501", 400, `limit must be`},
+	} {
+		status, body := get(tt.query)
+		if status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %s, want %d with %s", tt.query, status, body, tt.status, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		body   string
+		status int
+	}{
+		{`{"email":"a@example.com"}`, 200},
+		{`{"email":["b@example.com","nobody@example.com"]}`, 200},
+		{`{"email":"not an address"}`, 400},
+		{`{"email":[]}`, 400},
+		{`{}`, 400},
+	} {
+		if w := h.do(request{method: "POST", path: "/email/bounce/remove", body: tt.body, headers: bearer(key)}); w.Code != tt.status {
+			t.Errorf("bounce/remove %s: %d %s, want %d", tt.body, w.Code, w.Body, tt.status)
+		}
+	}
+	if b, _ := bs.Bounced(t.Context(), []string{"a@example.com", "b@example.com", "c@example.com"}); b["a@example.com"] || b["b@example.com"] || !b["c@example.com"] {
+		t.Errorf("after the removals: %v", b)
 	}
 }

@@ -3,10 +3,12 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/channel"
@@ -16,15 +18,25 @@ import (
 )
 
 // EmailDeliverer delivers email jobs, whose payload is a rendered
-// email.Message.
-type EmailDeliverer struct{ Sender *email.Sender }
+// email.Message, and puts an address the server refuses for good on the
+// hard-bounce list (Bounces, if set).
+type EmailDeliverer struct {
+	Sender  *email.Sender
+	Bounces brazen.BounceStore
+}
 
 func (d EmailDeliverer) Deliver(ctx context.Context, j brazen.Job) error {
 	var m email.Message
 	if err := json.Unmarshal(j.Payload, &m); err != nil {
 		return channel.Permanentf("decoding the job's payload: %v", err)
 	}
-	return d.Sender.Send(ctx, j.Key, m)
+	err := d.Sender.Send(ctx, j.Key, m)
+	if errors.Is(err, email.ErrHardBounce) && d.Bounces != nil {
+		if berr := d.Bounces.AddBounces(ctx, []brazen.Bounce{{Email: m.To, BouncedAt: time.Now(), Reason: err.Error()}}); berr != nil {
+			return channel.Transientf("recording the hard bounce of %s: %v", m.To, berr)
+		}
+	}
+	return err
 }
 
 // emailTemplates are an email message's compiled parts.

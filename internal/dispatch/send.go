@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
@@ -34,6 +35,17 @@ type Planner struct {
 	engine  *liquid.Engine
 	workers *Workers
 	logger  *slog.Logger
+}
+
+// hardBounced reports whether an address is on the hard-bounce list (if
+// the store keeps one); a failed lookup counts as not bounced.
+func (p *Planner) hardBounced(ctx context.Context, addr string) bool {
+	bs, ok := p.jobs.(brazen.BounceStore)
+	if !ok {
+		return false
+	}
+	b, err := bs.Bounced(ctx, []string{addr})
+	return err == nil && b[strings.ToLower(addr)]
 }
 
 // NewPlanner returns a Planner; workers (may be nil) are woken after
@@ -126,6 +138,8 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 				r.Skipped["no email address"]++
 			case !emailSubscribed(u, s.RecipientSubscriptionState):
 				r.Skipped["not subscribed to email"]++
+			case p.hardBounced(ctx, u.Email):
+				r.Skipped["hard bounced"]++
 			default:
 				m, err := emailT.render(u, bind)
 				if reason := p.skipReason(err, r.DispatchID, u.BrazeID, "email"); reason != "" {

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) brazen.Store) {
 	runTests(t, open, tests)
 	t.Run("Counters", func(t *testing.T) { runTests(t, open, counterTests) })
 	t.Run("Cards", func(t *testing.T) { runTests(t, open, cardTests) })
+	t.Run("Bounces", func(t *testing.T) { runTests(t, open, bounceTests) })
 	t.Run("Jobs", func(t *testing.T) { runTests(t, open, jobTests) })
 	t.Run("Ingest", func(t *testing.T) { runTests(t, open, ingestTests) })
 	t.Run("Users", func(t *testing.T) { runUsers(t, open) })

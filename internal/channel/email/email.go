@@ -17,6 +17,10 @@ import (
 	"github.com/brazenhq/brazen/internal/channel"
 )
 
+// ErrHardBounce marks a permanent refusal of the recipient (a 5xx answer
+// to RCPT TO): the address goes on the hard-bounce list.
+var ErrHardBounce = errors.New("hard bounce")
+
 // Message is one rendered email.
 type Message struct {
 	From        string            `json:"from"` // "Display Name <addr@domain>"
@@ -123,6 +127,9 @@ func (s *Sender) Send(ctx context.Context, key string, m Message) error {
 			return ctx.Err()
 		}
 		var se *mail.SendError
+		if errors.As(err, &se) && !se.IsTemp() && se.Reason == mail.ErrSMTPRcptTo {
+			return channel.Permanentf("%w: %v", ErrHardBounce, err)
+		}
 		if errors.As(err, &se) && !se.IsTemp() && se.Reason != mail.ErrConnCheck && se.Reason != mail.ErrSMTPReset {
 			return channel.Permanentf("%v", err)
 		}
