@@ -383,3 +383,28 @@ func TestKeyLifecycleAcrossProcesses(t *testing.T) {
 		t.Fatalf("deleted key: got %d %s", w.Code, w.Body)
 	}
 }
+
+// TestBroadcastLimits: broadcasts count against 10 a minute per audience
+// (and 250 for the workspace), apart from other sends.
+func TestBroadcastLimits(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	key := h.key([]string{"messages.send"})
+	send := func(plan string) *httptest.ResponseRecorder {
+		return h.do(request{method: "POST", path: "/messages/send", headers: bearer(key), body: `{"broadcast":true,
+			"audience":{"custom_attribute":{"custom_attribute_name":"plan","comparison":"equals","value":"` + plan + `"}},
+			"messages":{"webhook":{"url":"https://x.example/h","request_method":"POST"}}}`})
+	}
+	for i := range 10 {
+		// The harness has no channels: past the limits, the send is refused
+		// with 400.
+		if w := send("pro"); w.Code != 400 || w.Header().Get("X-RateLimit-Remaining") != fmt.Sprint(9-i) {
+			t.Fatalf("broadcast %d: %d %s, remaining %q", i, w.Code, w.Body, w.Header().Get("X-RateLimit-Remaining"))
+		}
+	}
+	if w := send("pro"); w.Code != 429 || w.Header().Get("X-RateLimit-Limit") != "10" {
+		t.Errorf("11th broadcast to one audience: %d %s (limit %q), want 429", w.Code, w.Body, w.Header().Get("X-RateLimit-Limit"))
+	}
+	if w := send("free"); w.Code != 400 {
+		t.Errorf("a broadcast to another audience: %d %s, want it past the limits", w.Code, w.Body)
+	}
+}
