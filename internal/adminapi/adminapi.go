@@ -19,6 +19,8 @@ import (
 type Store interface {
 	brazen.KeyStore
 	brazen.AdminTokenStore
+	brazen.JobStore
+	brazen.CardStore
 }
 
 // KeyCache is told about keys created and deleted here, so the REST API

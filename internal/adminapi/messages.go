@@ -28,10 +28,6 @@ type MessageJSON struct {
 // listMessages is GET /admin/v1/messages?dispatch_id=&channel=&state=&braze_id=&limit=
 // (limit 1–1,000, default 100): recent deliveries, newest first.
 func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
-	js, ok := h.store.(brazen.JobStore)
-	if !ok {
-		return &brazen.Error{Code: brazen.ENOTFOUND, Message: "Not Found", Details: []string{"this store keeps no delivery jobs"}}
-	}
 	q := r.URL.Query()
 	f := brazen.JobFilter{DispatchID: q.Get("dispatch_id"), Channel: q.Get("channel"), State: q.Get("state"), BrazeID: q.Get("braze_id")}
 	limit := 100
@@ -42,7 +38,7 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	jobs, err := js.Jobs(r.Context(), f, limit)
+	jobs, err := h.store.Jobs(r.Context(), f, limit)
 	if err != nil {
 		return err
 	}
@@ -60,11 +56,7 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 // listCards is GET /admin/v1/users/{braze_id}/cards: the user's content
 // cards that have not expired, newest first.
 func (h *Handler) listCards(w http.ResponseWriter, r *http.Request) error {
-	cs, ok := h.store.(brazen.CardStore)
-	if !ok {
-		return &brazen.Error{Code: brazen.ENOTFOUND, Message: "Not Found", Details: []string{"this store keeps no content cards"}}
-	}
-	cards, err := cs.Cards(r.Context(), r.PathValue("braze_id"), h.now())
+	cards, err := h.store.Cards(r.Context(), r.PathValue("braze_id"), h.now())
 	if err != nil {
 		return err
 	}

@@ -189,47 +189,41 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	// One node counts rate limits in memory; nodes sharing a PostgreSQL
 	// store count them together (ratelimit.Cluster documents the tolerance).
 	var limiter ratelimit.Limiter = ratelimit.NewLocal(len(brazeapi.LimitGroups()))
-	if cs, ok := a.store.(brazen.CounterStore); ok && storeKind(cfg) == "postgres" {
-		a.cluster = ratelimit.NewCluster(cs, len(brazeapi.LimitGroups()), logger)
+	if storeKind(cfg) == "postgres" {
+		a.cluster = ratelimit.NewCluster(a.store, len(brazeapi.LimitGroups()), logger)
 		limiter = a.cluster
 	}
 	// Messaging: delivery workers on every node, and the planner behind
 	// /messages/send.
-	var planner *dispatch.Planner
-	if js, ok := a.store.(brazen.JobStore); ok {
-		deliverers := map[string]dispatch.Deliverer{
-			"webhook": dispatch.WebhookDeliverer{Sender: webhook.NewSender(10 * time.Second)},
-		}
-		if cfg.SMTPURL != "" {
-			s, err := email.NewSender(cfg.SMTPURL, 30*time.Second)
-			if err != nil {
-				return nil, &config.SettingError{Setting: "smtp_url", Value: cfg.SMTPURL, Reason: err.Error()}
-			}
-			bounces, _ := a.store.(brazen.BounceStore)
-			deliverers["email"] = dispatch.EmailDeliverer{Sender: s, Bounces: bounces}
-		}
-		if cs, ok := a.store.(brazen.CardStore); ok {
-			deliverers["content_card"] = dispatch.CardDeliverer{Store: cs}
-		}
-		if cfg.SMSURL != "" {
-			s, err := sms.NewSender(cfg.SMSURL, 15*time.Second)
-			if err != nil {
-				return nil, &config.SettingError{Setting: "sms_url", Value: cfg.SMSURL, Reason: err.Error()}
-			}
-			deliverers["sms"] = dispatch.SMSDeliverer{Sender: s}
-		}
-		rates, err := cfg.SendLimits()
-		if err != nil {
-			return nil, err
-		}
-		a.workers = dispatch.NewWorkers(js, deliverers, logger, dispatch.WorkerOptions{
-			Node: cfg.Instance + "-" + brazen.NewID()[:8], LeaseTTL: cfg.DeliveryLease, Rates: rates, Limiter: limiter})
-		planner = dispatch.NewPlanner(a.users, js, a.workers, logger)
+	deliverers := map[string]dispatch.Deliverer{
+		"webhook": dispatch.WebhookDeliverer{Sender: webhook.NewSender(10 * time.Second)},
 	}
+	if cfg.SMTPURL != "" {
+		s, err := email.NewSender(cfg.SMTPURL, 30*time.Second)
+		if err != nil {
+			return nil, &config.SettingError{Setting: "smtp_url", Value: cfg.SMTPURL, Reason: err.Error()}
+		}
+		deliverers["email"] = dispatch.EmailDeliverer{Sender: s, Bounces: a.store}
+	}
+	deliverers["content_card"] = dispatch.CardDeliverer{Store: a.store}
+	if cfg.SMSURL != "" {
+		s, err := sms.NewSender(cfg.SMSURL, 15*time.Second)
+		if err != nil {
+			return nil, &config.SettingError{Setting: "sms_url", Value: cfg.SMSURL, Reason: err.Error()}
+		}
+		deliverers["sms"] = dispatch.SMSDeliverer{Sender: s}
+	}
+	rates, err := cfg.SendLimits()
+	if err != nil {
+		return nil, err
+	}
+	a.workers = dispatch.NewWorkers(a.store, deliverers, logger, dispatch.WorkerOptions{
+		Node: cfg.Instance + "-" + brazen.NewID()[:8], LeaseTTL: cfg.DeliveryLease, Rates: rates, Limiter: limiter})
+	planner := dispatch.NewPlanner(a.users, a.store, a.workers, logger)
 
 	api := brazeapi.New(brazeapi.Options{
 		Keys: a.keys, Limiter: limiter, Limits: limits,
-		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users, Messages: planner, Bounces: bounceStore(a.store),
+		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users, Messages: planner, Bounces: a.store,
 	})
 	api.Handle("GET /healthz", http.HandlerFunc(a.healthz))
 	api.Handle("GET /readyz", http.HandlerFunc(a.readyz))
@@ -417,10 +411,4 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		a.logger.Warn("readiness check failed", "err", err)
 	}
 	httpx.WriteJSON(w, status, body)
-}
-
-// bounceStore is the store's hard-bounce list, nil if it keeps none.
-func bounceStore(s brazen.Store) brazen.BounceStore {
-	bs, _ := s.(brazen.BounceStore)
-	return bs
 }

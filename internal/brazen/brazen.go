@@ -94,6 +94,10 @@ type Store interface {
 	KeyStore
 	AdminTokenStore
 	UserStore
+	CounterStore
+	JobStore
+	CardStore
+	BounceStore
 	// Migrate applies pending schema migrations and returns the versions it
 	// applied.
 	Migrate(ctx context.Context) ([]int, error)

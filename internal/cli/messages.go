@@ -45,11 +45,7 @@ func messagesLog(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	js, ok := store.(brazen.JobStore)
-	if !ok {
-		return fmt.Errorf("this store keeps no delivery jobs")
-	}
-	jobs, err := js.Jobs(ctx, f, *limit)
+	jobs, err := store.Jobs(ctx, f, *limit)
 	if err != nil {
 		return err
 	}

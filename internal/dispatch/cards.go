@@ -23,9 +23,9 @@ type cardPayload struct {
 }
 
 func (d CardDeliverer) Deliver(ctx context.Context, j brazen.Job) error {
-	var p cardPayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return channel.Permanentf("decoding the job's payload: %v", err)
+	p, err := payload[cardPayload](j)
+	if err != nil {
+		return err
 	}
 	card, _ := json.Marshal(p.Card)
 	if err := d.Store.PutCard(ctx, brazen.Card{ID: j.Key, DispatchID: j.DispatchID, BrazeID: j.BrazeID,

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"html"
 	"regexp"
@@ -26,11 +25,11 @@ type EmailDeliverer struct {
 }
 
 func (d EmailDeliverer) Deliver(ctx context.Context, j brazen.Job) error {
-	var m email.Message
-	if err := json.Unmarshal(j.Payload, &m); err != nil {
-		return channel.Permanentf("decoding the job's payload: %v", err)
+	m, err := payload[email.Message](j)
+	if err != nil {
+		return err
 	}
-	err := d.Sender.Send(ctx, j.Key, m)
+	err = d.Sender.Send(ctx, j.Key, m)
 	if errors.Is(err, email.ErrHardBounce) && d.Bounces != nil {
 		if berr := d.Bounces.AddBounces(ctx, []brazen.Bounce{{Email: m.To, BouncedAt: time.Now(), Reason: err.Error()}}); berr != nil {
 			return channel.Transientf("recording the hard bounce of %s: %v", m.To, berr)

@@ -31,26 +31,28 @@ type Users interface {
 // the API answers.
 type Planner struct {
 	users   Users
-	jobs    brazen.JobStore
+	jobs    Queue
 	engine  *liquid.Engine
 	workers *Workers
 	logger  *slog.Logger
 }
 
-// hardBounced reports whether an address is on the hard-bounce list (if
-// the store keeps one); a failed lookup counts as not bounced.
+// Queue is where a send's jobs go, and the hard-bounce list it checks.
+type Queue interface {
+	brazen.JobStore
+	brazen.BounceStore
+}
+
+// hardBounced reports whether an address is on the hard-bounce list; a
+// failed lookup counts as not bounced.
 func (p *Planner) hardBounced(ctx context.Context, addr string) bool {
-	bs, ok := p.jobs.(brazen.BounceStore)
-	if !ok {
-		return false
-	}
-	b, err := bs.Bounced(ctx, []string{addr})
+	b, err := p.jobs.Bounced(ctx, []string{addr})
 	return err == nil && b[strings.ToLower(addr)]
 }
 
 // NewPlanner returns a Planner; workers (may be nil) are woken after
 // every send.
-func NewPlanner(users Users, jobs brazen.JobStore, workers *Workers, logger *slog.Logger) *Planner {
+func NewPlanner(users Users, jobs Queue, workers *Workers, logger *slog.Logger) *Planner {
 	return &Planner{users: users, jobs: jobs, engine: liquid.NewEngine(), workers: workers, logger: logger}
 }
 

@@ -2,10 +2,8 @@ package dispatch
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/brazenhq/brazen/internal/brazen"
-	"github.com/brazenhq/brazen/internal/channel"
 	"github.com/brazenhq/brazen/internal/channel/sms"
 	"github.com/brazenhq/brazen/internal/liquid"
 	"github.com/brazenhq/brazen/internal/message"
@@ -15,9 +13,9 @@ import (
 type SMSDeliverer struct{ Sender *sms.Sender }
 
 func (d SMSDeliverer) Deliver(ctx context.Context, j brazen.Job) error {
-	var m sms.Message
-	if err := json.Unmarshal(j.Payload, &m); err != nil {
-		return channel.Permanentf("decoding the job's payload: %v", err)
+	m, err := payload[sms.Message](j)
+	if err != nil {
+		return err
 	}
 	return d.Sender.Send(ctx, m)
 }

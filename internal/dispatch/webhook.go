@@ -2,10 +2,8 @@ package dispatch
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/brazenhq/brazen/internal/brazen"
-	"github.com/brazenhq/brazen/internal/channel"
 	"github.com/brazenhq/brazen/internal/channel/webhook"
 )
 
@@ -14,9 +12,9 @@ import (
 type WebhookDeliverer struct{ Sender *webhook.Sender }
 
 func (d WebhookDeliverer) Deliver(ctx context.Context, j brazen.Job) error {
-	var r webhook.Request
-	if err := json.Unmarshal(j.Payload, &r); err != nil {
-		return channel.Permanentf("decoding the job's payload: %v", err)
+	r, err := payload[webhook.Request](j)
+	if err != nil {
+		return err
 	}
 	return d.Sender.Send(ctx, j.Key, r)
 }

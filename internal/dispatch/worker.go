@@ -7,6 +7,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -25,6 +26,16 @@ import (
 // are classified by channel.IsPermanent.
 type Deliverer interface {
 	Deliver(ctx context.Context, job brazen.Job) error
+}
+
+// payload decodes a job's rendered message; a payload that does not
+// decode is a permanent failure (retrying cannot mend it).
+func payload[T any](j brazen.Job) (T, error) {
+	var v T
+	if err := json.Unmarshal(j.Payload, &v); err != nil {
+		return v, channel.Permanentf("decoding the job's payload: %v", err)
+	}
+	return v, nil
 }
 
 // Workers claim and deliver jobs until their context ends.

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/golden"
@@ -140,7 +139,6 @@ func TestTimeZoneFilter(t *testing.T) {
 	if out, err := tpl.Render(Bindings{}); err != nil || out != "07:00" {
 		t.Errorf("time_zone then date = %q, %v; want 07:00", out, err)
 	}
-	_ = time.Now
 }
 
 // FuzzPreprocess: any text either fails to preprocess with an error, or

@@ -12,10 +12,7 @@ var bounceTests = []storeTest{
 }
 
 func testBounces(t *testing.T, s brazen.Store) {
-	bs, ok := s.(brazen.BounceStore)
-	if !ok {
-		t.Fatalf("%T does not implement brazen.BounceStore", s)
-	}
+	bs := brazen.BounceStore(s)
 	ctx := t.Context()
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	if err := bs.AddBounces(ctx, []brazen.Bounce{

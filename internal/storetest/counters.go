@@ -25,10 +25,7 @@ var counterTests = []storeTest{
 
 func counterStore(t *testing.T, s brazen.Store) brazen.CounterStore {
 	t.Helper()
-	cs, ok := s.(brazen.CounterStore)
-	if !ok {
-		t.Fatalf("%T does not implement brazen.CounterStore", s)
-	}
+	cs := brazen.CounterStore(s)
 	return cs
 }
 

@@ -33,15 +33,6 @@ var jobTests = []storeTest{
 	{"Counts", testJobsCounts},
 }
 
-func jobStore(t *testing.T, s brazen.Store) brazen.JobStore {
-	t.Helper()
-	js, ok := s.(brazen.JobStore)
-	if !ok {
-		t.Fatalf("%T does not implement brazen.JobStore", s)
-	}
-	return js
-}
-
 // newJob is a job of dispatch d for user u on channel c, keyed as the
 // dispatcher keys them.
 func newJob(d, u, c string) brazen.Job {
@@ -144,7 +135,7 @@ func aboutNow(at time.Time, offset time.Duration) bool {
 const leaseTTL = time.Hour
 
 func testJobsEnqueueIdempotent(t *testing.T, s brazen.Store) {
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	big := bytes.Repeat([]byte{0, 0xff, '{', 'é'}, 4096) // 16 KiB, not UTF-8: payloads are bytes
 	a, b, c := newJob("d1", "u1", "email"), newJob("d1", "u2", "email"), newJob("d1", "u1", "sms")
 	b.Payload = big
@@ -186,7 +177,7 @@ func testJobsEnqueueIdempotent(t *testing.T, s brazen.Store) {
 }
 
 func testJobsEnqueueRefusesEmptyKey(t *testing.T, s brazen.Store) {
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	keyless := newJob("d1", "u2", "email")
 	keyless.Key = ""
 	_, err := js.EnqueueJobs(t.Context(), []brazen.Job{newJob("d1", "u1", "email"), keyless})
@@ -197,7 +188,7 @@ func testJobsEnqueueRefusesEmptyKey(t *testing.T, s brazen.Store) {
 }
 
 func testJobsClaimOrderAndLimit(t *testing.T, s brazen.Store) {
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	enqueueEach(t, js, newJob("d1", "u1", "email"), newJob("d1", "u2", "email"))
 	// One call's jobs come in key order.
 	enqueue(t, js, newJob("d2", "u9", "email"), newJob("d2", "u3", "email"))
@@ -244,7 +235,7 @@ func testJobsClaimOrderAndLimit(t *testing.T, s brazen.Store) {
 }
 
 func testJobsClaimByChannel(t *testing.T, s brazen.Store) {
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	enqueueEach(t, js,
 		newJob("d1", "u1", "email"), newJob("d1", "u1", "sms"), newJob("d1", "u1", "webhook"),
 		newJob("d1", "u2", "email"), newJob("d1", "u2", "sms"), newJob("d1", "u2", "webhook"),
@@ -268,7 +259,7 @@ func testJobsClaimByChannel(t *testing.T, s brazen.Store) {
 }
 
 func testJobsNotBefore(t *testing.T, s brazen.Store) {
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	later := newJob("d1", "u1", "email")
 	later.NotBefore = time.Now().Add(time.Hour).Truncate(time.Millisecond)
 	due := newJob("d1", "u2", "email")
@@ -292,7 +283,7 @@ func testJobsLeaseExclusive(t *testing.T, s brazen.Store) {
 		workers = 8
 		batch   = 5
 	)
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	all := make([]brazen.Job, jobs)
 	for i := range all {
 		all[i] = newJob("d1", fmt.Sprintf("u%03d", i), "email")
@@ -358,7 +349,7 @@ func testJobsLeaseExclusive(t *testing.T, s brazen.Store) {
 // testJobsExpiredLease is a worker that stalls past its lease: another
 // takes the job over, and the first can no longer settle it.
 func testJobsExpiredLease(t *testing.T, s brazen.Store) {
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	enqueue(t, js, newJob("d1", "u1", "email"))
 	first := claimOne(t, js, "slow", 500*time.Millisecond)
 	if got := claim(t, js, "fast", nil, 1, leaseTTL); len(got) != 0 {
@@ -398,7 +389,7 @@ func testJobsExpiredLease(t *testing.T, s brazen.Store) {
 // testJobsLeaseRule: only the holder settles a job, once.
 func testJobsLeaseRule(t *testing.T, s brazen.Store) {
 	ctx := t.Context()
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	enqueue(t, js, newJob("d1", "u1", "email"), newJob("d1", "u2", "email"))
 	held := claimOne(t, js, "w1", leaseTTL)
 	pending := storedJob(t, js, "d1/u2/email")
@@ -429,7 +420,7 @@ func testJobsLeaseRule(t *testing.T, s brazen.Store) {
 
 func testJobsRetryAfterBackoff(t *testing.T, s brazen.Store) {
 	ctx := t.Context()
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	enqueue(t, js, newJob("d1", "u1", "email"))
 	j := claimOne(t, js, "w1", leaseTTL)
 	backoff := time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
@@ -464,7 +455,7 @@ func testJobsRetryAfterBackoff(t *testing.T, s brazen.Store) {
 
 func testJobsFailIsDead(t *testing.T, s brazen.Store) {
 	ctx := t.Context()
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	enqueue(t, js, newJob("d1", "u1", "email"), newJob("d1", "u2", "email"))
 	j := claimOne(t, js, "w1", 50*time.Millisecond)
 	// Providers' answers end up in errors; the store keeps any of them.
@@ -498,7 +489,7 @@ func testJobsFailIsDead(t *testing.T, s brazen.Store) {
 }
 
 func testJobsList(t *testing.T, s brazen.Store) {
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	// Oldest first, so that "newest first" is the reverse.
 	enqueueEach(t, js,
 		newJob("d1", "u1", "email"),   // done
@@ -567,7 +558,7 @@ func settle(t *testing.T, js brazen.JobStore) {
 }
 
 func testJobsCounts(t *testing.T, s brazen.Store) {
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	zero := map[string]int{brazen.JobPending: 0, brazen.JobLeased: 0, brazen.JobDone: 0, brazen.JobDead: 0}
 	counts := func(dispatch string) map[string]int {
 		t.Helper()
@@ -605,7 +596,7 @@ func testJobsCounts(t *testing.T, s brazen.Store) {
 // and names the others, in one call.
 func testJobsCompleteMany(t *testing.T, s brazen.Store) {
 	ctx := t.Context()
-	js := jobStore(t, s)
+	js := brazen.JobStore(s)
 	enqueue(t, js, newJob("d1", "u1", "email"), newJob("d1", "u2", "email"), newJob("d1", "u3", "email"), newJob("d1", "u4", "email"))
 	mine := claim(t, js, "w1", nil, 2, leaseTTL)
 	theirs := claim(t, js, "w2", nil, 1, leaseTTL)
