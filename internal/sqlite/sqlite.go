@@ -138,12 +138,15 @@ func openFile(path, writerParams string) (write, read *sql.DB, err error) {
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmtMu.Lock()
 	for _, st := range db.stmts {
 		st.Close()
 	}
+	db.stmts = nil
 	if db.conn != nil {
 		db.conn.Close()
 	}
+	db.stmtMu.Unlock()
 	for _, c := range []*sql.DB{db.read, db.write, db.apply, db.logr, db.logw, db.logc} {
 		if c != nil {
 			errs = append(errs, c.Close())
