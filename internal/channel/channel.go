@@ -55,3 +55,8 @@ func RetryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// ErrInvalidToken is wrapped by the permanent failure a push service
+// answers for a device token it no longer accepts (uninstalled app,
+// token for another app); the token is then removed from the profile.
+var ErrInvalidToken = errors.New("the push service no longer accepts this device token")
