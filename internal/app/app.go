@@ -223,7 +223,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 
 	api := brazeapi.New(brazeapi.Options{
 		Keys: a.keys, Limiter: limiter, Limits: limits,
-		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users, Messages: planner, Bounces: a.store,
+		TrustedProxies: trusted, Now: now, Logger: logger, Registerer: reg, Users: a.users, Messages: planner, Bounces: a.store, Sends: a.store,
 	})
 	api.Handle("GET /healthz", http.HandlerFunc(a.healthz))
 	api.Handle("GET /readyz", http.HandlerFunc(a.readyz))

@@ -94,6 +94,7 @@ type Options struct {
 	Users          *ingest.Service       // user data: track, identity, export
 	Messages       *dispatch.Planner     // /messages/send; nil answers 501
 	Bounces        brazen.BounceStore    // the hard-bounce list; nil answers 501
+	Sends          brazen.MessageStore   // send ids; nil answers 501
 }
 
 // API serves the Braze REST surface.
@@ -108,6 +109,7 @@ type API struct {
 	users       *ingest.Service
 	messages    *dispatch.Planner
 	bounces     brazen.BounceStore
+	sends       brazen.MessageStore
 
 	mux   *http.ServeMux // the routes
 	paths *http.ServeMux // the same paths without methods, to tell 405 from 404
@@ -117,7 +119,7 @@ type API struct {
 func New(o Options) *API {
 	a := &API{
 		keys: o.Keys, limiter: o.Limiter, limits: o.Limits, trusted: o.TrustedProxies,
-		now: o.Now, logger: o.Logger, users: o.Users, messages: o.Messages, bounces: o.Bounces,
+		now: o.Now, logger: o.Logger, users: o.Users, messages: o.Messages, bounces: o.Bounces, sends: o.Sends,
 		mux: http.NewServeMux(), paths: http.NewServeMux(),
 	}
 	if a.now == nil {

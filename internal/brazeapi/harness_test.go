@@ -85,6 +85,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		// every message with 400 (the real channels are tested end to end).
 		Messages: dispatch.NewPlanner(users, db, nil, logger),
 		Bounces:  db,
+		Sends:    db,
 	})
 	return &harness{t: t, api: api, store: db, ws: ws, clock: clk, users: users}
 }

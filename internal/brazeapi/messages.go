@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/httpx"
 	"github.com/brazenhq/brazen/internal/message"
 	"github.com/brazenhq/brazen/internal/ratelimit"
@@ -35,7 +36,39 @@ func (a *API) messagesSend(c *Call) error {
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(c.W, http.StatusCreated, map[string]any{"dispatch_id": r.DispatchID, "message": "success"})
+	out := map[string]any{"dispatch_id": r.DispatchID, "message": "success"}
+	if s.Broadcast && r.SendID != "" {
+		out["send_id"] = r.SendID
+	}
+	httpx.WriteJSON(c.W, http.StatusCreated, out)
+	return nil
+}
+
+// sendsIDCreate is POST /sends/id/create: a send id for a campaign, given
+// or made, under which /messages/send requests are counted together.
+func (a *API) sendsIDCreate(c *Call) error {
+	if a.sends == nil {
+		return notBuilt(c)
+	}
+	body, err := c.Body()
+	if err != nil {
+		return err
+	}
+	campaignID, sendID, err := message.ParseSendIDCreate(body)
+	if err != nil {
+		return err
+	}
+	if sendID == "" {
+		sendID = brazen.NewID()
+	}
+	switch err := a.sends.CreateSendID(c.R.Context(), campaignID, sendID, c.Now); {
+	case brazen.ErrorCode(err) == brazen.ECONFLICT:
+		// Creating a pair that exists gives it back: a retried request
+		// succeeds.
+	case err != nil:
+		return err
+	}
+	httpx.WriteJSON(c.W, http.StatusCreated, map[string]any{"message": "success", "send_id": sendID})
 	return nil
 }
 

@@ -54,7 +54,7 @@ var endpointTable = []endpoint{
 	{"POST /campaigns/trigger/send", "campaigns.trigger.send", gDefault, ga, nil},
 	{"POST /canvas/trigger/send", "canvas.trigger.send", gDefault, ga, nil},
 	{"POST /transactional/v1/campaigns/{campaign_id}/send", "transactional.send", gDefault, ga, nil},
-	{"POST /sends/id/create", "sends.id.create", gSendIDs, ga, nil},
+	{"POST /sends/id/create", "sends.id.create", gSendIDs, ga, (*API).sendsIDCreate},
 	{"POST /messages/schedule/create", "messages.schedule.create", gDefault, ga, nil},
 	{"POST /messages/schedule/update", "messages.schedule.update", gDefault, ga, nil},
 	{"POST /messages/schedule/delete", "messages.schedule.delete", gDefault, ga, nil},

@@ -1276,3 +1276,37 @@ func TestHardBounces(t *testing.T) {
 		t.Errorf("after the removals: %v", b)
 	}
 }
+
+// TestSendIDCreate: POST /sends/id/create makes or takes a send id for a
+// campaign; a retried pair succeeds; bad bodies get 400s.
+func TestSendIDCreate(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	key := h.key([]string{"sends.id.create"})
+	post := func(body string) (int, map[string]any) {
+		w := h.do(request{method: "POST", path: "/sends/id/create", body: body, headers: bearer(key)})
+		var out map[string]any
+		json.Unmarshal(w.Body.Bytes(), &out)
+		return w.Code, out
+	}
+	if code, out := post(`{"campaign_id":"c1","send_id":"spring-sale"}`); code != 201 || out["send_id"] != "spring-sale" || out["message"] != "success" {
+		t.Errorf("given send id: %d %v", code, out)
+	}
+	if code, out := post(`{"campaign_id":"c1","send_id":"spring-sale"}`); code != 201 || out["send_id"] != "spring-sale" {
+		t.Errorf("the same pair again: %d %v", code, out)
+	}
+	code, out := post(`{"campaign_id":"c1"}`)
+	if id, _ := out["send_id"].(string); code != 201 || len(id) < 8 {
+		t.Errorf("made send id: %d %v", code, out)
+	}
+	for _, tt := range []struct{ body, want string }{
+		{`{}`, "campaign_id"},
+		{`{"campaign_id":"c","send_id":"é"}`, "ASCII"},
+		{`{"campaign_id":"c","send_id":"` + strings.Repeat("x", 65) + `"}`, "64"},
+		{`{"campaign_id":7}`, "campaign_id"},
+	} {
+		w := h.do(request{method: "POST", path: "/sends/id/create", body: tt.body, headers: bearer(key)})
+		if w.Code != 400 || !strings.Contains(w.Body.String(), tt.want) {
+			t.Errorf("%s: %d %s, want 400 naming %s", tt.body, w.Code, w.Body, tt.want)
+		}
+	}
+}

@@ -98,6 +98,7 @@ type Store interface {
 	JobStore
 	CardStore
 	BounceStore
+	MessageStore
 	// Migrate applies pending schema migrations and returns the versions it
 	// applied.
 	Migrate(ctx context.Context) ([]int, error)

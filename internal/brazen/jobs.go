@@ -64,7 +64,8 @@ type JobStore interface {
 	// Two workers never get the same job while its lease holds. A limit
 	// below 1 claims nothing; ttl must be at least a millisecond (EINVALID).
 	ClaimJobs(ctx context.Context, worker string, channels []string, limit int, ttl time.Duration) ([]Job, error)
-	// CompleteJob marks a job done. It fails with ECONFLICT unless the job
+	// CompleteJob marks a job done and records the event of its
+	// AcceptedOutcome (see MessageStore). It fails with ECONFLICT unless the job
 	// is leased to worker: its lease ran out and another worker claimed it.
 	// (A lease that ran out but that nobody claimed since still counts:
 	// completing it then sends nothing twice.) An unknown id is ENOTFOUND.
@@ -77,8 +78,10 @@ type JobStore interface {
 	// notBefore (zero: now), recording lastErr. Same lease rule.
 	RetryJob(ctx context.Context, worker string, id int64, notBefore time.Time, lastErr string) error
 	// FailJob marks a job dead (a permanent failure, or attempts
-	// exhausted) with lastErr; it is never claimed again. Same lease rule.
-	FailJob(ctx context.Context, worker string, id int64, lastErr string) error
+	// exhausted) with lastErr, and records the event of outcome
+	// (OutcomeFailed or OutcomeBounced) with lastErr as its detail; it is
+	// never claimed again. Same lease rule.
+	FailJob(ctx context.Context, worker string, id int64, outcome, lastErr string) error
 	// Jobs lists up to limit jobs matching f, newest (highest ID) first.
 	// A State that is not a job state is EINVALID.
 	Jobs(ctx context.Context, f JobFilter, limit int) ([]Job, error)

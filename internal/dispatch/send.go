@@ -37,10 +37,12 @@ type Planner struct {
 	logger  *slog.Logger
 }
 
-// Queue is where a send's jobs go, and the hard-bounce list it checks.
+// Queue is where a send's jobs go, the hard-bounce list it checks and
+// where its dispatch and aborts are recorded.
 type Queue interface {
 	brazen.JobStore
 	brazen.BounceStore
+	brazen.MessageStore
 }
 
 // hardBounced reports whether an address is on the hard-bounce list; a
@@ -59,6 +61,7 @@ func NewPlanner(users Users, jobs Queue, workers *Workers, logger *slog.Logger) 
 // Result says what a send queued.
 type Result struct {
 	DispatchID string
+	SendID     string         // the request's, or one made for a tracked broadcast
 	Queued     int            // jobs stored
 	Skipped    map[string]int // users or messages left out, by reason
 }
@@ -128,7 +131,41 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 	if err := p.users.Sync(ctx); err != nil {
 		return nil, err
 	}
-	r := &Result{DispatchID: brazen.NewID(), Skipped: map[string]int{}}
+	r := &Result{DispatchID: brazen.NewID(), SendID: s.SendID, Skipped: map[string]int{}}
+	if s.Broadcast && s.CampaignID != "" && r.SendID == "" {
+		// Braze tracks a campaign's broadcasts under a send id of their own.
+		r.SendID = brazen.NewID()
+	}
+	if err := p.jobs.CreateDispatch(ctx, brazen.Dispatch{ID: r.DispatchID, CampaignID: s.CampaignID, SendID: r.SendID}); err != nil {
+		return nil, err
+	}
+	// aborted holds the abort events of the users planned since the last
+	// store write; they are recorded with the jobs.
+	var aborted []brazen.MessageEvent
+	skip := func(err error, u *brazen.Profile, ch string) string {
+		reason := p.skipReason(err, r.DispatchID, u.BrazeID, ch)
+		var ab *liquid.AbortError
+		if errors.As(err, &ab) {
+			aborted = append(aborted, brazen.MessageEvent{DispatchID: r.DispatchID, Channel: ch, BrazeID: u.BrazeID,
+				Outcome: brazen.OutcomeAborted, Detail: ab.Reason})
+		}
+		return reason
+	}
+	store := func(jobs []brazen.Job) error {
+		n, err := p.jobs.EnqueueJobs(ctx, jobs)
+		if err != nil {
+			return err
+		}
+		if err := p.jobs.RecordMessageEvents(ctx, aborted); err != nil {
+			return err
+		}
+		aborted = aborted[:0]
+		r.Queued += n
+		if p.workers != nil && n > 0 {
+			p.workers.Wake()
+		}
+		return nil
+	}
 	plan := func(u *brazen.Profile) []brazen.Job {
 		var jobs []brazen.Job
 		bind := liquid.UserBindings(u, liquid.Context{Campaign: map[string]any{
@@ -144,7 +181,7 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 				r.Skipped["hard bounced"]++
 			default:
 				m, err := emailT.render(u, bind)
-				if reason := p.skipReason(err, r.DispatchID, u.BrazeID, "email"); reason != "" {
+				if reason := skip(err, u, "email"); reason != "" {
 					r.Skipped[reason]++
 				} else {
 					payload, _ := json.Marshal(m)
@@ -155,7 +192,7 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		}
 		if cardT != nil {
 			if c, err := cardT.render(bind, time.Now()); err != nil {
-				r.Skipped[p.skipReason(err, r.DispatchID, u.BrazeID, "content_card")]++
+				r.Skipped[skip(err, u, "content_card")]++
 			} else {
 				payload, _ := json.Marshal(c)
 				jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/content_card", DispatchID: r.DispatchID,
@@ -166,7 +203,7 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 			if u.Phone == "" {
 				r.Skipped["no phone number"]++
 			} else if m, err := smsT.render(u, bind); err != nil {
-				r.Skipped[p.skipReason(err, r.DispatchID, u.BrazeID, "sms")]++
+				r.Skipped[skip(err, u, "sms")]++
 			} else {
 				payload, _ := json.Marshal(m)
 				jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/sms", DispatchID: r.DispatchID,
@@ -175,7 +212,7 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		}
 		if webhookT != nil {
 			req, err := webhookT.render(bind)
-			if reason := p.skipReason(err, r.DispatchID, u.BrazeID, "webhook"); reason != "" {
+			if reason := skip(err, u, "webhook"); reason != "" {
 				r.Skipped[reason]++
 			} else {
 				payload, _ := json.Marshal(req)
@@ -186,7 +223,7 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		return jobs
 	}
 	if s.Broadcast {
-		if err := p.broadcast(ctx, s, r, plan); err != nil {
+		if err := p.broadcast(ctx, s, plan, store); err != nil {
 			return nil, err
 		}
 		return r, nil
@@ -223,13 +260,8 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		}
 		jobs = append(jobs, plan(u)...)
 	}
-	n, err := p.jobs.EnqueueJobs(ctx, jobs)
-	if err != nil {
+	if err := store(jobs); err != nil {
 		return nil, err
-	}
-	r.Queued = n
-	if p.workers != nil && n > 0 {
-		p.workers.Wake()
 	}
 	return r, nil
 }
@@ -241,7 +273,7 @@ const broadcastPage = 1000
 // broadcast sends to every user in the audience, walking the profiles in
 // pages and storing each page's jobs before reading the next, so that
 // memory stays bounded whatever the audience's size.
-func (p *Planner) broadcast(ctx context.Context, s *message.Send, r *Result, plan func(*brazen.Profile) []brazen.Job) error {
+func (p *Planner) broadcast(ctx context.Context, s *message.Send, plan func(*brazen.Profile) []brazen.Job, store func([]brazen.Job) error) error {
 	match := newMatcher(time.Now())
 	after := ""
 	for {
@@ -256,13 +288,8 @@ func (p *Planner) broadcast(ctx context.Context, s *message.Send, r *Result, pla
 			}
 			jobs = append(jobs, plan(u)...)
 		}
-		n, err := p.jobs.EnqueueJobs(ctx, jobs)
-		if err != nil {
+		if err := store(jobs); err != nil {
 			return err
-		}
-		r.Queued += n
-		if p.workers != nil && n > 0 {
-			p.workers.Wake()
 		}
 		if len(page) < broadcastPage {
 			return nil

@@ -8,6 +8,7 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/channel"
+	"github.com/brazenhq/brazen/internal/channel/email"
 	"github.com/brazenhq/brazen/internal/config"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 )
@@ -240,7 +242,11 @@ func (w *Workers) settle(ctx context.Context, worker string, j brazen.Job, err e
 		if !channel.IsPermanent(err) {
 			msg = fmt.Sprintf("%s (gave up after %d attempts)", msg, j.Attempts)
 		}
-		rerr = w.store.FailJob(ctx, worker, j.ID, msg)
+		outcome := brazen.OutcomeFailed
+		if errors.Is(err, email.ErrHardBounce) {
+			outcome = brazen.OutcomeBounced
+		}
+		rerr = w.store.FailJob(ctx, worker, j.ID, outcome, msg)
 		w.Dead.Add(1)
 		w.logger.Warn("delivery failed for good", "channel", j.Channel, "dispatch_id", j.DispatchID,
 			"braze_id", j.BrazeID, "attempts", j.Attempts, "err", err)

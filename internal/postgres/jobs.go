@@ -121,26 +121,38 @@ func (db *DB) ClaimJobs(ctx context.Context, worker string, channels []string, l
 	return jobs, nil
 }
 
-// CompleteJob marks a job leased to worker done.
+// CompleteJob marks a job leased to worker done and records its outcome.
 func (db *DB) CompleteJob(ctx context.Context, worker string, id int64) error {
-	return db.finishJob(ctx, worker, id, "completing",
-		"UPDATE jobs SET state = 'done', updated_at = "+dbNow+" WHERE id = $1 AND state = 'leased' AND worker = $2")
+	missed, err := db.CompleteJobs(ctx, worker, []int64{id})
+	if err != nil || len(missed) == 0 {
+		return err
+	}
+	return db.whyNotLeased(ctx, worker, id, "completing")
 }
 
-// CompleteJobs marks the jobs leased to worker among ids done, in one
-// statement.
+// CompleteJobs marks the jobs leased to worker among ids done and records
+// their outcomes, in one statement.
 func (db *DB) CompleteJobs(ctx context.Context, worker string, ids []int64) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := db.pool.Query(ctx, `UPDATE jobs SET state = 'done', updated_at = `+dbNow+`
-		WHERE id = ANY($1) AND state = 'leased' AND worker = $2 RETURNING id`, ids, worker)
+	rows, err := db.pool.Query(ctx, `WITH now AS (SELECT `+dbNow+` AS ms),
+		done AS (
+			UPDATE jobs SET state = 'done', updated_at = (SELECT ms FROM now)
+			WHERE id = ANY($1) AND state = 'leased' AND worker = $2
+			RETURNING id, dispatch_id, channel, braze_id, updated_at AS at,
+				CASE WHEN channel = ANY($3) THEN '`+brazen.OutcomeDelivered+`' ELSE '`+brazen.OutcomeSent+`' END AS outcome),
+		ev AS (
+			INSERT INTO message_events (at, dispatch_id, channel, braze_id, outcome)
+			SELECT at, dispatch_id, channel, braze_id, outcome FROM done),
+		st AS (`+statsUpsert("done")+`)
+		SELECT id FROM done`, ids, worker, brazen.DeliveredChannels)
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("completing jobs: %w", err))
 	}
 	done, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return nil, unavailable(fmt.Errorf("completing jobs: %w", err))
+		return nil, unavailable(conflict(fmt.Errorf("completing jobs: %w", err), "counters changed meanwhile"))
 	}
 	set := make(map[int64]bool, len(done))
 	for _, id := range done {
@@ -167,11 +179,27 @@ func (db *DB) RetryJob(ctx context.Context, worker string, id int64, notBefore t
 		WHERE id = $1 AND state = 'leased' AND worker = $2`, at, brazen.CleanJobError(lastErr))
 }
 
-// FailJob marks a job leased to worker dead.
-func (db *DB) FailJob(ctx context.Context, worker string, id int64, lastErr string) error {
-	return db.finishJob(ctx, worker, id, "failing",
-		"UPDATE jobs SET state = 'dead', last_error = $3, updated_at = "+dbNow+" WHERE id = $1 AND state = 'leased' AND worker = $2",
-		brazen.CleanJobError(lastErr))
+// FailJob marks a job leased to worker dead and records the outcome, in
+// one statement.
+func (db *DB) FailJob(ctx context.Context, worker string, id int64, outcome, lastErr string) error {
+	lastErr = brazen.CleanJobError(lastErr)
+	var got int64
+	err := db.pool.QueryRow(ctx, `WITH dead AS (
+			UPDATE jobs SET state = 'dead', last_error = $3, updated_at = `+dbNow+`
+			WHERE id = $1 AND state = 'leased' AND worker = $2
+			RETURNING id, dispatch_id, channel, braze_id, updated_at AS at, $4::text AS outcome),
+		ev AS (
+			INSERT INTO message_events (at, dispatch_id, channel, braze_id, outcome, detail)
+			SELECT at, dispatch_id, channel, braze_id, outcome, $3 FROM dead),
+		st AS (`+statsUpsert("dead")+`)
+		SELECT id FROM dead`, id, worker, lastErr, outcome).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return db.whyNotLeased(ctx, worker, id, "failing")
+	}
+	if err != nil {
+		return unavailable(conflict(fmt.Errorf("failing job %d: %w", id, err), "the job changed meanwhile"))
+	}
+	return nil
 }
 
 // finishJob runs update, whose first two parameters are the job's id and
@@ -184,9 +212,14 @@ func (db *DB) finishJob(ctx context.Context, worker string, id int64, what, upda
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
+	return db.whyNotLeased(ctx, worker, id, what)
+}
+
+// whyNotLeased tells why a job could not be finished by worker.
+func (db *DB) whyNotLeased(ctx context.Context, worker string, id int64, what string) error {
 	var state string
 	var holder *string
-	err = db.pool.QueryRow(ctx, "SELECT state, worker FROM jobs WHERE id = $1", id).Scan(&state, &holder)
+	err := db.pool.QueryRow(ctx, "SELECT state, worker FROM jobs WHERE id = $1", id).Scan(&state, &holder)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return brazen.Errorf(brazen.ENOTFOUND, "no job %d", id)
 	}

@@ -174,15 +174,17 @@ func scanJobs(rows *sql.Rows) ([]brazen.Job, error) {
 	return out, rows.Err()
 }
 
-// CompleteJob marks a job leased to worker done.
+// CompleteJob marks a job leased to worker done and records its outcome.
 func (db *DB) CompleteJob(ctx context.Context, worker string, id int64) error {
-	return db.finishJob(ctx, worker, id, "completing",
-		"UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND state = 'leased' AND worker = ?",
-		millis(time.Now()))
+	missed, err := db.CompleteJobs(ctx, worker, []int64{id})
+	if err != nil || len(missed) == 0 {
+		return err
+	}
+	return db.whyNotLeased(ctx, worker, id, "completing")
 }
 
-// CompleteJobs marks the jobs leased to worker among ids done, in one
-// transaction.
+// CompleteJobs marks the jobs leased to worker among ids done, and records
+// their outcomes, in one transaction.
 func (db *DB) CompleteJobs(ctx context.Context, worker string, ids []int64) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -192,21 +194,30 @@ func (db *DB) CompleteJobs(ctx context.Context, worker string, ids []int64) ([]i
 		return nil, err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, "UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND state = 'leased' AND worker = ?")
+	stmt, err := tx.PrepareContext(ctx, `UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND state = 'leased' AND worker = ?
+		RETURNING dispatch_id, channel, braze_id`)
 	if err != nil {
 		return nil, err
 	}
 	defer stmt.Close()
-	now := millis(time.Now())
+	now := time.Now()
 	var missed []int64
+	events := make([]brazen.MessageEvent, 0, len(ids))
 	for _, id := range ids {
-		res, err := stmt.ExecContext(ctx, now, id, worker)
+		e := brazen.MessageEvent{At: now}
+		err := stmt.QueryRowContext(ctx, millis(now), id, worker).Scan(&e.DispatchID, &e.Channel, &e.BrazeID)
+		if errors.Is(err, sql.ErrNoRows) {
+			missed = append(missed, id)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("completing job %d: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			missed = append(missed, id)
-		}
+		e.Outcome = brazen.AcceptedOutcome(e.Channel)
+		events = append(events, e)
+	}
+	if err := recordEvents(ctx, tx, events); err != nil {
+		return nil, err
 	}
 	return missed, tx.Commit()
 }
@@ -222,11 +233,30 @@ func (db *DB) RetryJob(ctx context.Context, worker string, id int64, notBefore t
 		millis(notBefore), brazen.CleanJobError(lastErr), millis(now))
 }
 
-// FailJob marks a job leased to worker dead.
-func (db *DB) FailJob(ctx context.Context, worker string, id int64, lastErr string) error {
-	return db.finishJob(ctx, worker, id, "failing",
-		"UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ? AND state = 'leased' AND worker = ?",
-		brazen.CleanJobError(lastErr), millis(time.Now()))
+// FailJob marks a job leased to worker dead and records the outcome.
+func (db *DB) FailJob(ctx context.Context, worker string, id int64, outcome, lastErr string) error {
+	lastErr = brazen.CleanJobError(lastErr)
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("failing job %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	now := time.Now()
+	e := brazen.MessageEvent{At: now, Outcome: outcome, Detail: lastErr}
+	err = tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'dead', last_error = ?, updated_at = ?
+		WHERE id = ? AND state = 'leased' AND worker = ? RETURNING dispatch_id, channel, braze_id`,
+		lastErr, millis(now), id, worker).Scan(&e.DispatchID, &e.Channel, &e.BrazeID)
+	if errors.Is(err, sql.ErrNoRows) {
+		tx.Rollback()
+		return db.whyNotLeased(ctx, worker, id, "failing")
+	}
+	if err != nil {
+		return fmt.Errorf("failing job %d: %w", id, err)
+	}
+	if err := recordEvents(ctx, tx, []brazen.MessageEvent{e}); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // finishJob runs update, whose last two parameters are the job's id and
@@ -239,9 +269,14 @@ func (db *DB) finishJob(ctx context.Context, worker string, id int64, what, upda
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return err
 	}
+	return db.whyNotLeased(ctx, worker, id, what)
+}
+
+// whyNotLeased tells why a job could not be finished by worker.
+func (db *DB) whyNotLeased(ctx context.Context, worker string, id int64, what string) error {
 	var state string
 	var holder sql.NullString
-	err = db.read.QueryRowContext(ctx, "SELECT state, worker FROM jobs WHERE id = ?", id).Scan(&state, &holder)
+	err := db.read.QueryRowContext(ctx, "SELECT state, worker FROM jobs WHERE id = ?", id).Scan(&state, &holder)
 	if errors.Is(err, sql.ErrNoRows) {
 		return brazen.Errorf(brazen.ENOTFOUND, "no job %d", id)
 	}

@@ -362,7 +362,7 @@ func testJobsExpiredLease(t *testing.T, s brazen.Store) {
 	wantCode(t, "CompleteJob by the worker whose lease expired", js.CompleteJob(t.Context(), "slow", first.ID), brazen.ECONFLICT)
 	wantCode(t, "RetryJob by the worker whose lease expired",
 		js.RetryJob(t.Context(), "slow", first.ID, time.Time{}, "timeout"), brazen.ECONFLICT)
-	wantCode(t, "FailJob by the worker whose lease expired", js.FailJob(t.Context(), "slow", first.ID, "timeout"), brazen.ECONFLICT)
+	wantCode(t, "FailJob by the worker whose lease expired", js.FailJob(t.Context(), "slow", first.ID, brazen.OutcomeFailed, "timeout"), brazen.ECONFLICT)
 	if j := storedJob(t, js, first.Key); j.State != brazen.JobLeased || j.Attempts != 2 || j.LastError != "" {
 		t.Errorf("after the refused calls the job is %s with %d attempts, error %q; want leased, 2, none", j.State, j.Attempts, j.LastError)
 	}
@@ -402,13 +402,13 @@ func testJobsLeaseRule(t *testing.T, s brazen.Store) {
 	}{
 		{"CompleteJob by another worker", js.CompleteJob(ctx, "w2", held.ID), brazen.ECONFLICT},
 		{"RetryJob by another worker", js.RetryJob(ctx, "w2", held.ID, time.Time{}, "x"), brazen.ECONFLICT},
-		{"FailJob by another worker", js.FailJob(ctx, "w2", held.ID, "x"), brazen.ECONFLICT},
+		{"FailJob by another worker", js.FailJob(ctx, "w2", held.ID, brazen.OutcomeFailed, "x"), brazen.ECONFLICT},
 		{"CompleteJob of a pending job", js.CompleteJob(ctx, "w1", pending.ID), brazen.ECONFLICT},
 		{"CompleteJob of an unknown job", js.CompleteJob(ctx, "w1", held.ID+pending.ID+1000), brazen.ENOTFOUND},
 		{"RetryJob of an unknown job", js.RetryJob(ctx, "w1", -1, time.Time{}, "x"), brazen.ENOTFOUND},
 		{"CompleteJob by the holder", js.CompleteJob(ctx, "w1", held.ID), ""},
 		{"CompleteJob again", js.CompleteJob(ctx, "w1", held.ID), brazen.ECONFLICT},
-		{"FailJob of a done job", js.FailJob(ctx, "w1", held.ID, "x"), brazen.ECONFLICT},
+		{"FailJob of a done job", js.FailJob(ctx, "w1", held.ID, brazen.OutcomeFailed, "x"), brazen.ECONFLICT},
 	}
 	for _, step := range steps {
 		wantCode(t, step.name, step.err, step.code)
@@ -460,7 +460,7 @@ func testJobsFailIsDead(t *testing.T, s brazen.Store) {
 	j := claimOne(t, js, "w1", 50*time.Millisecond)
 	// Providers' answers end up in errors; the store keeps any of them.
 	reason := "550 5.1.1 no such user \x00 \xff"
-	if err := js.FailJob(ctx, "w1", j.ID, reason); err != nil {
+	if err := js.FailJob(ctx, "w1", j.ID, brazen.OutcomeFailed, reason); err != nil {
 		t.Fatalf("FailJob: %v", err)
 	}
 	time.Sleep(100 * time.Millisecond) // past the lease it had
@@ -552,7 +552,7 @@ func settle(t *testing.T, js brazen.JobStore) {
 	if err := js.CompleteJob(ctx, "w", jobs[0].ID); err != nil {
 		t.Fatalf("CompleteJob: %v", err)
 	}
-	if err := js.FailJob(ctx, "w", jobs[1].ID, "invalid number"); err != nil {
+	if err := js.FailJob(ctx, "w", jobs[1].ID, brazen.OutcomeFailed, "invalid number"); err != nil {
 		t.Fatalf("FailJob: %v", err)
 	}
 }

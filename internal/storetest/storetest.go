@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) brazen.Store) {
 	t.Run("Cards", func(t *testing.T) { runTests(t, open, cardTests) })
 	t.Run("Bounces", func(t *testing.T) { runTests(t, open, bounceTests) })
 	t.Run("Jobs", func(t *testing.T) { runTests(t, open, jobTests) })
+	t.Run("Messages", func(t *testing.T) { runTests(t, open, messageTests) })
 	t.Run("Ingest", func(t *testing.T) { runTests(t, open, ingestTests) })
 	t.Run("Users", func(t *testing.T) { runUsers(t, open) })
 }
