@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -395,6 +396,29 @@ func (b *batch) apply(op *Op) error {
 		p.Deprecated = slices.DeleteFunc(p.Deprecated, func(d string) bool { return d == op.ID.ExternalID })
 		p.UpdatedAt = b.now
 		b.touch(p, true)
+	case KindTokenRemove:
+		p, err := b.resolve(op.ID)
+		if err != nil || p == nil {
+			return err
+		}
+		tokens, _ := p.Standard["push_tokens"].([]any)
+		kept := slices.DeleteFunc(slices.Clone(tokens), func(e any) bool {
+			m, _ := e.(map[string]any)
+			return m["token"] == op.Token
+		})
+		if len(kept) == len(tokens) {
+			return nil
+		}
+		// A new map: values on a profile are never changed in place.
+		std := maps.Clone(p.Standard)
+		if len(kept) == 0 {
+			delete(std, "push_tokens")
+		} else {
+			std["push_tokens"] = kept
+		}
+		p.Standard = std
+		p.UpdatedAt = b.now
+		b.touch(p, false)
 	}
 	return nil
 }

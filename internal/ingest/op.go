@@ -27,6 +27,9 @@ const (
 	KindDelete      Kind = "delete"       // /users/delete identifier
 	KindRename      Kind = "rename"       // /users/external_ids/rename item
 	KindRemove      Kind = "remove"       // /users/external_ids/remove item
+	// KindTokenRemove takes a push token off a profile: the push service
+	// refused it for good (an uninstalled app).
+	KindTokenRemove Kind = "token_remove"
 )
 
 // Op is one accepted operation on user data, as written to the ingest log.
@@ -52,6 +55,8 @@ type Op struct {
 	// NewExternalID is the rename's new_external_id (ID.ExternalID is the
 	// current one).
 	NewExternalID string `json:"nx,omitempty"`
+	// Token is the push token to take off (token_remove).
+	Token string `json:"tk,omitempty"`
 }
 
 // Event is a custom event occurrence.

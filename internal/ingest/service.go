@@ -60,6 +60,13 @@ func (s *Service) Append(ctx context.Context, ops []Op) ([]Pos, error) {
 	return s.log.Append(ctx, ops)
 }
 
+// RemovePushToken takes a push token off a user's profile, through the
+// log like any write.
+func (s *Service) RemovePushToken(ctx context.Context, brazeID, token string) error {
+	_, err := s.log.Append(ctx, []Op{{Kind: KindTokenRemove, ID: brazen.Identifier{BrazeID: brazeID}, Token: token}})
+	return err
+}
+
 // Sync waits until every write acknowledged before now, by any node, is
 // applied, so a read sees them. It gives up after ReadWait with 503.
 func (s *Service) Sync(ctx context.Context) error {

@@ -37,6 +37,7 @@ var ingestTests = []storeTest{
 	{"CrossPartitionWrites", testIngestCrossPartitionWrites},
 	{"OrderAcrossPartitions", testIngestOrderAcrossPartitions},
 	{"RefusedRecordSkipped", testIngestRefusedRecordSkipped},
+	{"RemovePushToken", testIngestRemovePushToken},
 }
 
 // ingestNode is an ingest service running on a store, as one node of a
@@ -802,5 +803,33 @@ func testIngestRefusedRecordSkipped(t *testing.T, s brazen.Store) {
 		if w.get(byAlias("l", fmt.Sprint("fine-", i))) == nil {
 			t.Errorf("fine-%d was not applied", i)
 		}
+	}
+}
+
+// testIngestRemovePushToken: a token a push service refused comes off the
+// profile through the log; the user's other tokens stay, and removing a
+// token the profile no longer has changes nothing.
+func testIngestRemovePushToken(t *testing.T, s brazen.Store) {
+	w := newIngestWorld(t, s)
+	w.do(attrsOp(t, byExternalID("u1"), `{"push_tokens":[{"app_id":"ios","token":"aa"},{"app_id":"and","token":"bb"}]}`))
+	p := w.get(byExternalID("u1"))
+	if err := w.svc.RemovePushToken(t.Context(), p.BrazeID, "aa"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.RemovePushToken(t.Context(), p.BrazeID, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	ingestSync(t, w.svc)
+	p = w.get(byExternalID("u1"))
+	tokens, _ := p.Standard["push_tokens"].([]any)
+	if len(tokens) != 1 || tokens[0].(map[string]any)["token"] != "bb" {
+		t.Errorf("tokens after removing aa: %v", tokens)
+	}
+	if err := w.svc.RemovePushToken(t.Context(), p.BrazeID, "bb"); err != nil {
+		t.Fatal(err)
+	}
+	ingestSync(t, w.svc)
+	if p = w.get(byExternalID("u1")); p.Standard["push_tokens"] != nil {
+		t.Errorf("tokens after removing both: %v", p.Standard["push_tokens"])
 	}
 }
