@@ -21,6 +21,7 @@ type Store interface {
 	brazen.AdminTokenStore
 	brazen.JobStore
 	brazen.CardStore
+	brazen.MessageStore
 }
 
 // KeyCache is told about keys created and deleted here, so the REST API
@@ -60,6 +61,8 @@ func New(store Store, cache KeyCache, instance Instance, logger *slog.Logger) *H
 	h.handle("GET /admin/v1/keys/{id}", h.getKey)
 	h.handle("DELETE /admin/v1/keys/{id}", h.deleteKey)
 	h.handle("GET /admin/v1/messages", h.listMessages)
+	h.handle("GET /admin/v1/messages/events", h.listMessageEvents)
+	h.handle("GET /admin/v1/messages/stats", h.messageStats)
 	h.handle("GET /admin/v1/users/{braze_id}/cards", h.listCards)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, logger, &brazen.Error{Code: brazen.ENOTFOUND, Message: "Not Found"})

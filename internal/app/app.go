@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -23,7 +24,9 @@ import (
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazeapi"
 	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/channel/apns"
 	"github.com/brazenhq/brazen/internal/channel/email"
+	"github.com/brazenhq/brazen/internal/channel/fcm"
 	"github.com/brazenhq/brazen/internal/channel/sms"
 	"github.com/brazenhq/brazen/internal/channel/webhook"
 	"github.com/brazenhq/brazen/internal/config"
@@ -213,6 +216,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 		}
 		deliverers["sms"] = dispatch.SMSDeliverer{Sender: s}
 	}
+	if err := a.pushDeliverers(cfg, deliverers); err != nil {
+		return nil, err
+	}
 	rates, err := cfg.SendLimits()
 	if err != nil {
 		return nil, err
@@ -220,6 +226,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	a.workers = dispatch.NewWorkers(a.store, deliverers, logger, dispatch.WorkerOptions{
 		Node: cfg.Instance + "-" + brazen.NewID()[:8], LeaseTTL: cfg.DeliveryLease, Rates: rates, Limiter: limiter})
 	planner := dispatch.NewPlanner(a.users, a.store, a.workers, logger)
+	planner.PushApps = cfg.PushApps
 
 	api := brazeapi.New(brazeapi.Options{
 		Keys: a.keys, Limiter: limiter, Limits: limits,
@@ -276,6 +283,43 @@ func newServer(h http.Handler, logger *slog.Logger) *http.Server {
 func storeKind(cfg config.Config) string {
 	scheme, _, _ := config.ParseStoreURL(cfg.StoreURL())
 	return scheme
+}
+
+// pushDeliverers adds the push channels the settings configure: APNs with
+// a token-auth key, FCM with a service account. A token either service
+// refuses for good comes off its profile.
+func (a *App) pushDeliverers(cfg config.Config, deliverers map[string]dispatch.Deliverer) error {
+	if cfg.APNsKeyFile != "" {
+		pem, err := os.ReadFile(cfg.APNsKeyFile)
+		if err != nil {
+			return &config.SettingError{Setting: "apns_key_file", Value: cfg.APNsKeyFile, Reason: err.Error()}
+		}
+		key, err := apns.LoadKey(pem)
+		if err != nil {
+			return &config.SettingError{Setting: "apns_key_file", Value: cfg.APNsKeyFile, Reason: err.Error()}
+		}
+		c, err := apns.New(apns.Config{BaseURL: cfg.APNsURL, KeyID: cfg.APNsKeyID, TeamID: cfg.APNsTeamID, Key: key, Topic: cfg.APNsTopic})
+		if err != nil {
+			return &config.SettingError{Setting: "apns_url", Value: cfg.APNsURL, Reason: err.Error()}
+		}
+		deliverers["apple_push"] = dispatch.APNsDeliverer{Client: c, Tokens: a.users}
+	}
+	if cfg.FCMCredentials != "" {
+		js, err := os.ReadFile(cfg.FCMCredentials)
+		if err != nil {
+			return &config.SettingError{Setting: "fcm_credentials_file", Value: cfg.FCMCredentials, Reason: err.Error()}
+		}
+		creds, err := fcm.LoadCredentials(js)
+		if err != nil {
+			return &config.SettingError{Setting: "fcm_credentials_file", Value: cfg.FCMCredentials, Reason: err.Error()}
+		}
+		c, err := fcm.New(fcm.Config{BaseURL: cfg.FCMURL, Credentials: creds})
+		if err != nil {
+			return &config.SettingError{Setting: "fcm_url", Value: cfg.FCMURL, Reason: err.Error()}
+		}
+		deliverers["android_push"] = dispatch.FCMDeliverer{Client: c, Tokens: a.users}
+	}
+	return nil
 }
 
 // bootstrap finds or creates the workspace and, the first time, issues an

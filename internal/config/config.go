@@ -42,6 +42,14 @@ type Config struct {
 	SMSURL          string            // https://SID:TOKEN@host?from=… for the SMS channel; "" disables it
 	DeliveryLease   time.Duration     // how long a worker holds a delivery job before another may take it
 	SendRates       map[string]string // channel → "N/WINDOW": deliveries per window, for the whole cluster
+	APNsKeyFile     string            // .p8 token-auth key for APNs; "" disables iOS push
+	APNsKeyID       string            // the key's id
+	APNsTeamID      string            // the Apple developer team id
+	APNsTopic       string            // the app's bundle id (apns-topic)
+	APNsURL         string            // APNs base URL
+	FCMCredentials  string            // Firebase service-account JSON file; "" disables Android push
+	FCMURL          string            // FCM base URL
+	PushApps        map[string]string // app id → "ios" or "android"
 }
 
 // Default returns the configuration `brazen serve` uses with no settings.
@@ -55,6 +63,9 @@ func Default() Config {
 		LogLevel:        "info",
 		RateLimits:      map[string]string{},
 		SendRates:       map[string]string{},
+		PushApps:        map[string]string{},
+		APNsURL:         "https://api.push.apple.com",
+		FCMURL:          "https://fcm.googleapis.com",
 		ShutdownTimeout: 15 * time.Second,
 		KeyRefresh:      5 * time.Second,
 		LeaseTTL:        5 * time.Second,
@@ -139,6 +150,25 @@ var settings = []*setting{
 					return errors.New("expected CHANNEL=N/WINDOW, e.g. email=100/second")
 				}
 				c.SendRates[strings.TrimSpace(k)] = strings.TrimSpace(l)
+			}
+			return nil
+		}},
+	{name: "apns-key-file", usage: "APNs token-auth key (.p8 file) for iOS push; empty disables apple_push", set: func(c *Config, v string) error { c.APNsKeyFile = v; return nil }},
+	{name: "apns-key-id", usage: "the APNs key's id (10 characters, from the Apple developer account)", set: func(c *Config, v string) error { c.APNsKeyID = v; return nil }},
+	{name: "apns-team-id", usage: "the Apple developer team id that owns the APNs key", set: func(c *Config, v string) error { c.APNsTeamID = v; return nil }},
+	{name: "apns-topic", usage: "the iOS app's bundle id, sent as apns-topic", set: func(c *Config, v string) error { c.APNsTopic = v; return nil }},
+	{name: "apns-url", usage: "APNs base URL: https://api.push.apple.com, or https://api.sandbox.push.apple.com for development builds", set: func(c *Config, v string) error { c.APNsURL = v; return nil }},
+	{name: "fcm-credentials-file", usage: "Firebase service-account JSON file for Android push (FCM HTTP v1); empty disables android_push", set: func(c *Config, v string) error { c.FCMCredentials = v; return nil }},
+	{name: "fcm-url", usage: "FCM base URL", set: func(c *Config, v string) error { c.FCMURL = v; return nil }},
+	{name: "push-app", repeat: true, usage: "the platform of an app's push tokens: APP_ID=ios or APP_ID=android (repeatable); tokens of other apps go by their shape (64 hex digits: iOS)",
+		set: func(c *Config, v string) error {
+			for _, item := range splitList(v) {
+				k, p, ok := strings.Cut(item, "=")
+				p = strings.TrimSpace(p)
+				if !ok || strings.TrimSpace(k) == "" || (p != "ios" && p != "android") {
+					return errors.New("expected APP_ID=ios or APP_ID=android")
+				}
+				c.PushApps[strings.TrimSpace(k)] = p
 			}
 			return nil
 		}},
@@ -274,6 +304,8 @@ func resetList(c *Config, name string) {
 		c.RateLimits = map[string]string{}
 	case "send-rate":
 		c.SendRates = map[string]string{}
+	case "push-app":
+		c.PushApps = map[string]string{}
 	}
 }
 
@@ -355,6 +387,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Data == "" {
 		return bad("data", c.Data, "must not be empty")
+	}
+	if c.APNsKeyFile != "" {
+		for _, f := range []struct{ name, v string }{{"apns_key_id", c.APNsKeyID}, {"apns_team_id", c.APNsTeamID}, {"apns_topic", c.APNsTopic}} {
+			if f.v == "" {
+				return bad(f.name, "", "is required with apns_key_file")
+			}
+		}
 	}
 	if err := checkAddr(c.Addr); err != nil {
 		return bad("addr", c.Addr, err.Error())

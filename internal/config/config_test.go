@@ -60,6 +60,9 @@ func TestDefaults(t *testing.T) {
 		LogLevel:        "info",
 		RateLimits:      map[string]string{},
 		SendRates:       map[string]string{},
+		PushApps:        map[string]string{},
+		APNsURL:         "https://api.push.apple.com",
+		FCMURL:          "https://fcm.googleapis.com",
 		ShutdownTimeout: 15 * time.Second,
 		KeyRefresh:      5 * time.Second,
 		LeaseTTL:        5 * time.Second,
@@ -139,6 +142,9 @@ key_refresh = "1s"
 		TrustedProxies:  []string{"10.0.0.0/8", "192.168.1.1"},
 		RateLimits:      map[string]string{"/users/track": "5/3s", "users.export": "10/minute"},
 		SendRates:       map[string]string{},
+		PushApps:        map[string]string{},
+		APNsURL:         "https://api.push.apple.com",
+		FCMURL:          "https://fcm.googleapis.com",
 		ShutdownTimeout: 30 * time.Second,
 		KeyRefresh:      time.Second,
 		LeaseTTL:        5 * time.Second,
@@ -624,5 +630,32 @@ func TestSendRates(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "send") {
 			t.Errorf("--send-rate %s: %v, want an error naming the setting", bad, err)
 		}
+	}
+}
+
+// TestPushSettings: an APNs key needs its id, team and topic; push-app
+// takes APP_ID=ios|android, from flags or a file's table.
+func TestPushSettings(t *testing.T) {
+	dir := t.TempDir()
+	load := func(args ...string) (config.Config, error) {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		f := config.Bind(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return f.Load(func(string) string { return "" })
+	}
+	if _, err := load("--data", dir, "--apns-key-file", "k.p8"); err == nil || !strings.Contains(err.Error(), "apns_key_id") {
+		t.Errorf("a key without its id: %v", err)
+	}
+	if _, err := load("--data", dir, "--apns-key-file", "k.p8", "--apns-key-id", "K", "--apns-team-id", "T"); err == nil || !strings.Contains(err.Error(), "apns_topic") {
+		t.Errorf("a key without a topic: %v", err)
+	}
+	c, err := load("--data", dir, "--push-app", "app1=ios", "--push-app", "app2=android")
+	if err != nil || c.PushApps["app1"] != "ios" || c.PushApps["app2"] != "android" {
+		t.Errorf("push-app: %v %v", c.PushApps, err)
+	}
+	if _, err := load("--data", dir, "--push-app", "app1=windows"); err == nil {
+		t.Error("push-app accepted a platform Brazen does not push to")
 	}
 }

@@ -119,10 +119,11 @@ func plainText(h string) string {
 	return strings.TrimSpace(s)
 }
 
-// emailSubscribed applies recipient_subscription_state to a profile's
-// email_subscribe (absent means subscribed, Braze's default).
-func emailSubscribed(u *brazen.Profile, state string) bool {
-	s, _ := u.Standard["email_subscribe"].(string)
+// subscribed applies recipient_subscription_state to a profile's
+// subscription attribute (email_subscribe or push_subscribe; absent means
+// subscribed, Braze's default).
+func subscribed(u *brazen.Profile, attr, state string) bool {
+	s, _ := u.Standard[attr].(string)
 	if s == "" {
 		s = "subscribed"
 	}

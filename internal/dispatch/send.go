@@ -30,6 +30,11 @@ type Users interface {
 // channel), each message rendered for its user, and stores them before
 // the API answers.
 type Planner struct {
+	// PushApps maps app ids to their platform (PlatformIOS or
+	// PlatformAndroid), for push tokens; a token of an app not listed is
+	// classified by its shape.
+	PushApps map[string]string
+
 	users   Users
 	jobs    Queue
 	engine  *liquid.Engine
@@ -128,6 +133,22 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		}
 		smsT = t
 	}
+	var appleT *appleTemplates
+	if m := s.Messages.ApplePush; m != nil {
+		t, err := p.compileApple(m)
+		if err != nil {
+			return nil, err
+		}
+		appleT = t
+	}
+	var androidT *androidTemplates
+	if m := s.Messages.AndroidPush; m != nil {
+		t, err := p.compileAndroid(m)
+		if err != nil {
+			return nil, err
+		}
+		androidT = t
+	}
 	if err := p.users.Sync(ctx); err != nil {
 		return nil, err
 	}
@@ -175,7 +196,7 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 			switch {
 			case u.Email == "":
 				r.Skipped["no email address"]++
-			case !emailSubscribed(u, s.RecipientSubscriptionState):
+			case !subscribed(u, "email_subscribe", s.RecipientSubscriptionState):
 				r.Skipped["not subscribed to email"]++
 			case p.hardBounced(ctx, u.Email):
 				r.Skipped["hard bounced"]++
@@ -209,6 +230,47 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 				jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/sms", DispatchID: r.DispatchID,
 					Channel: "sms", BrazeID: u.BrazeID, Payload: payload})
 			}
+		}
+		// push plans one job per device: a retry for one device must not
+		// repeat the notification on the others.
+		push := func(ch, platform string, mostRecent bool, render func() (func(pushToken) any, error)) {
+			if !subscribed(u, "push_subscribe", s.RecipientSubscriptionState) {
+				r.Skipped["not subscribed to push"]++
+				return
+			}
+			tokens := pushTokensOf(u, p.PushApps, platform, mostRecent)
+			if len(tokens) == 0 {
+				r.Skipped["no "+platform+" push token"]++
+				return
+			}
+			withToken, err := render()
+			if errors.Is(err, errPushTooLong) {
+				p.logger.Warn("push not sent: over the payload limit once rendered", "dispatch_id", r.DispatchID,
+					"braze_id", u.BrazeID, "channel", ch)
+				r.Skipped["push payload too long"]++
+				return
+			}
+			if reason := skip(err, u, ch); reason != "" {
+				r.Skipped[reason]++
+				return
+			}
+			for _, t := range tokens {
+				payload, _ := json.Marshal(withToken(t))
+				jobs = append(jobs, brazen.Job{Key: r.DispatchID + "/" + u.BrazeID + "/" + ch + "/" + t.DeviceID,
+					DispatchID: r.DispatchID, Channel: ch, BrazeID: u.BrazeID, Payload: payload})
+			}
+		}
+		if appleT != nil {
+			push("apple_push", PlatformIOS, appleT.m.SendToMostRecentDeviceOnly, func() (func(pushToken) any, error) {
+				n, err := appleT.render(bind)
+				return func(t pushToken) any { n.Token, n.AppID = t.Token, t.AppID; return n }, err
+			})
+		}
+		if androidT != nil {
+			push("android_push", PlatformAndroid, androidT.m.SendToMostRecentDeviceOnly, func() (func(pushToken) any, error) {
+				n, err := androidT.render(bind)
+				return func(t pushToken) any { n.Token, n.AppID = t.Token, t.AppID; return n }, err
+			})
 		}
 		if webhookT != nil {
 			req, err := webhookT.render(bind)

@@ -243,7 +243,7 @@ func (w *Workers) settle(ctx context.Context, worker string, j brazen.Job, err e
 			msg = fmt.Sprintf("%s (gave up after %d attempts)", msg, j.Attempts)
 		}
 		outcome := brazen.OutcomeFailed
-		if errors.Is(err, email.ErrHardBounce) {
+		if errors.Is(err, email.ErrHardBounce) || errors.Is(err, channel.ErrInvalidToken) {
 			outcome = brazen.OutcomeBounced
 		}
 		rerr = w.store.FailJob(ctx, worker, j.ID, outcome, msg)
