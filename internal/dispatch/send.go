@@ -172,20 +172,26 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		}
 		return reason
 	}
-	store := func(jobs []brazen.Job) error {
+	// store stores a page's jobs, then the aborts planned with them.
+	store := func(jobs []brazen.Job, aborts []brazen.MessageEvent) error {
 		n, err := p.jobs.EnqueueJobs(ctx, jobs)
 		if err != nil {
 			return err
 		}
-		if err := p.jobs.RecordMessageEvents(ctx, aborted); err != nil {
+		if err := p.jobs.RecordMessageEvents(ctx, aborts); err != nil {
 			return err
 		}
-		aborted = aborted[:0]
 		r.Queued += n
 		if p.workers != nil && n > 0 {
 			p.workers.Wake()
 		}
 		return nil
+	}
+	// takeAborted hands over the aborts planned since the last call.
+	takeAborted := func() []brazen.MessageEvent {
+		a := aborted
+		aborted = nil
+		return a
 	}
 	plan := func(u *brazen.Profile) []brazen.Job {
 		var jobs []brazen.Job
@@ -285,7 +291,7 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		return jobs
 	}
 	if s.Broadcast {
-		if err := p.broadcast(ctx, s, plan, store); err != nil {
+		if err := p.broadcast(ctx, s, plan, takeAborted, store); err != nil {
 			return nil, err
 		}
 		return r, nil
@@ -322,7 +328,7 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		}
 		jobs = append(jobs, plan(u)...)
 	}
-	if err := store(jobs); err != nil {
+	if err := store(jobs, takeAborted()); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -333,30 +339,60 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 const broadcastPage = 1000
 
 // broadcast sends to every user in the audience, walking the profiles in
-// pages and storing each page's jobs before reading the next, so that
-// memory stays bounded whatever the audience's size.
-func (p *Planner) broadcast(ctx context.Context, s *message.Send, plan func(*brazen.Profile) []brazen.Job, store func([]brazen.Job) error) error {
-	match := newMatcher(time.Now())
-	after := ""
-	for {
-		page, err := p.users.ScanProfiles(ctx, after, broadcastPage)
-		if err != nil {
-			return err
-		}
-		var jobs []brazen.Job
-		for _, u := range page {
-			if s.Audience != nil && !match.match(s.Audience, u) {
-				continue
+// pages. Planning (reading, matching, rendering) and storing run in two
+// goroutines, a page apart: the next page renders while the last one's
+// jobs are written. Memory stays bounded whatever the audience's size.
+func (p *Planner) broadcast(ctx context.Context, s *message.Send, plan func(*brazen.Profile) []brazen.Job,
+	takeAborted func() []brazen.MessageEvent, store func([]brazen.Job, []brazen.MessageEvent) error) error {
+	type planned struct {
+		jobs   []brazen.Job
+		aborts []brazen.MessageEvent
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan planned, 1)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		match := newMatcher(time.Now())
+		after := ""
+		for {
+			page, err := p.users.ScanProfiles(ctx, after, broadcastPage)
+			if err != nil {
+				errc <- err
+				return
 			}
-			jobs = append(jobs, plan(u)...)
+			var jobs []brazen.Job
+			for _, u := range page {
+				if s.Audience != nil && !match.match(s.Audience, u) {
+					continue
+				}
+				jobs = append(jobs, plan(u)...)
+			}
+			select {
+			case pages <- planned{jobs, takeAborted()}:
+			case <-ctx.Done():
+				return
+			}
+			if len(page) < broadcastPage {
+				return
+			}
+			after = page[len(page)-1].BrazeID
 		}
-		if err := store(jobs); err != nil {
+	}()
+	for pg := range pages {
+		if err := store(pg.jobs, pg.aborts); err != nil {
+			cancel()
+			for range pages { // let the planner see the cancel and stop
+			}
 			return err
 		}
-		if len(page) < broadcastPage {
-			return nil
-		}
-		after = page[len(page)-1].BrazeID
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
 	}
 }
 

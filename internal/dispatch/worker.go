@@ -103,31 +103,46 @@ func (w *Workers) Wake() {
 }
 
 // Run delivers until ctx ends; deliveries in flight then finish (each is
-// bounded by the lease's time), so that none is cut off between the
-// provider's acceptance and its record.
+// bounded by the lease's time) and their outcomes are recorded, so that
+// none is cut off between the provider's acceptance and its record.
 //
-// A few claimers each lease a batch of jobs, deliver the batch's jobs at
-// once, and record the deliveries in one transaction: two store writes per
-// batch rather than per message.
+// A few claimers each lease a batch of jobs as soon as the node has room
+// for a batch more in flight (Concurrency), and hand each job to a
+// goroutine of its own; deliveries are recorded by one recorder, which
+// commits all the deliveries that finished meanwhile in one transaction
+// (a group commit). A node thus spends a store write per batch claimed
+// and one per group of deliveries, not one per message.
 func (w *Workers) Run(ctx context.Context) {
 	channels := make([]string, 0, len(w.deliverers))
 	for c := range w.deliverers {
 		channels = append(channels, c)
 	}
-	claimers := max(w.o.Concurrency/claimBatch, 1)
 	batch := min(w.o.Concurrency, claimBatch)
-	var wg sync.WaitGroup
-	for i := range claimers {
-		name := fmt.Sprintf("%s/%d", w.o.Node, i)
-		wg.Go(func() { w.loop(ctx, name, channels, batch) })
+	claimers := max(min(w.o.Concurrency/claimBatch, maxClaimers), 1)
+	slots := make(chan struct{}, w.o.Concurrency)
+	rec := &recorder{w: w, wake: make(chan struct{}, 1)}
+	recDone := make(chan struct{})
+	go func() { rec.run(); close(recDone) }()
+	var claimersWG, deliveries sync.WaitGroup
+	for range claimers {
+		claimersWG.Go(func() { w.loop(ctx, channels, batch, slots, rec, &deliveries) })
 	}
-	wg.Wait()
+	claimersWG.Wait()
+	deliveries.Wait()
+	rec.close()
+	<-recDone
 }
 
-// claimBatch is the most jobs one claim leases.
-const claimBatch = 64
+// claimBatch is the most jobs one claim leases; maxClaimers bounds the
+// claims in flight at once.
+const (
+	claimBatch  = 64
+	maxClaimers = 4
+)
 
-func (w *Workers) loop(ctx context.Context, name string, channels []string, batch int) {
+// loop claims jobs while there is room for them, and delivers each in a
+// goroutine of its own holding one of the slots.
+func (w *Workers) loop(ctx context.Context, channels []string, batch int, slots chan struct{}, rec *recorder, deliveries *sync.WaitGroup) {
 	idle := false
 	for ctx.Err() == nil {
 		if idle {
@@ -138,50 +153,111 @@ func (w *Workers) loop(ctx context.Context, name string, channels []string, batc
 				return
 			}
 		}
-		jobs, err := w.store.ClaimJobs(ctx, name, channels, batch, w.o.LeaseTTL)
+		// Reserve a batch's slots before claiming, so that claimed jobs
+		// start at once rather than wait out their lease.
+		for i := range batch {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				for range i {
+					<-slots
+				}
+				return
+			}
+		}
+		jobs, err := w.store.ClaimJobs(ctx, w.o.Node, channels, batch, w.o.LeaseTTL)
+		for range batch - len(jobs) {
+			<-slots
+		}
 		if err != nil {
 			if ctx.Err() == nil {
-				w.logger.Warn("claiming delivery jobs", "worker", name, "err", err)
+				w.logger.Warn("claiming delivery jobs", "worker", w.o.Node, "err", err)
 			}
 			idle = true
 			continue
 		}
 		idle = len(jobs) == 0
-		w.deliverBatch(context.WithoutCancel(ctx), name, jobs)
+		for _, j := range jobs {
+			deliveries.Go(func() {
+				defer func() { <-slots }()
+				dctx := context.WithoutCancel(ctx)
+				if err := w.attempt(dctx, j); err != nil {
+					w.settle(dctx, w.o.Node, j, err)
+					return
+				}
+				rec.add(j.ID)
+			})
+		}
 	}
 }
 
-// deliverBatch attempts every job at once and records the outcomes:
-// deliveries together, failures one by one.
-func (w *Workers) deliverBatch(ctx context.Context, worker string, jobs []brazen.Job) {
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Go(func() { errs[i] = w.attempt(ctx, j) })
+// recorder records deliveries in group commits: while one CompleteJobs
+// runs, the deliveries that finish wait for the next.
+type recorder struct {
+	w      *Workers
+	mu     sync.Mutex
+	ids    []int64
+	closed bool
+	wake   chan struct{}
+}
+
+func (r *recorder) add(id int64) {
+	r.mu.Lock()
+	r.ids = append(r.ids, id)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
-	wg.Wait()
-	var done []int64
-	for i, j := range jobs {
-		if errs[i] == nil {
-			done = append(done, j.ID)
-			continue
+}
+
+// close flushes what is pending and stops run.
+func (r *recorder) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// recordDelay lets deliveries finishing together share a commit.
+const recordDelay = 5 * time.Millisecond
+
+func (r *recorder) run() {
+	for range r.wake {
+		time.Sleep(recordDelay)
+		r.mu.Lock()
+		ids, closed := r.ids, r.closed
+		r.ids = nil
+		r.mu.Unlock()
+		for len(ids) > 0 {
+			n := min(len(ids), maxRecord)
+			r.flush(ids[:n])
+			ids = ids[n:]
 		}
-		w.settle(ctx, worker, j, errs[i])
+		if closed {
+			return
+		}
 	}
-	if len(done) == 0 {
-		return
-	}
-	missed, err := w.store.CompleteJobs(ctx, worker, done)
+}
+
+// maxRecord bounds one group commit.
+const maxRecord = 1024
+
+func (r *recorder) flush(ids []int64) {
+	missed, err := r.w.store.CompleteJobs(context.Background(), r.w.o.Node, ids)
 	if err != nil {
 		// The store is down: the leases run out and the jobs are tried
 		// again, by which time the providers have them twice — the
 		// window the idempotency keys are for.
-		w.logger.Warn("recording deliveries", "jobs", len(done), "err", err)
+		r.w.logger.Warn("recording deliveries", "jobs", len(ids), "err", err)
 		return
 	}
-	w.Delivered.Add(int64(len(done) - len(missed)))
+	r.w.Delivered.Add(int64(len(ids) - len(missed)))
 	if len(missed) > 0 {
-		w.logger.Warn("deliveries recorded after their leases ran out", "jobs", missed)
+		r.w.logger.Warn("deliveries recorded after their leases ran out", "jobs", missed)
 	}
 }
 
