@@ -113,7 +113,7 @@ func benchHTTP(ctx context.Context, env *Env, args []string) error {
 
 // benchServer starts a server for a benchmark unless url is given, with
 // every rate limit raised out of the way.
-func benchServer(ctx context.Context, url, key *string, store, logLevel string) (stop func(), srv *bench.Server, err error) {
+func benchServer(ctx context.Context, url, key *string, store, logLevel string, extra ...string) (stop func(), srv *bench.Server, err error) {
 	if (*url == "") != (*key == "") {
 		return nil, nil, usageError("give both --url and --key, or neither")
 	}
@@ -135,7 +135,7 @@ func benchServer(ctx context.Context, url, key *string, store, logLevel string) 
 	for _, g := range brazeapi.LimitGroups() {
 		raise = append(raise, g.Name+"=1000000000000/hour")
 	}
-	args := []string{"--log-level", logLevel, "--rate-limit", strings.Join(raise, ",")}
+	args := append([]string{"--log-level", logLevel, "--rate-limit", strings.Join(raise, ",")}, extra...)
 	benchKey := ""
 	if store != "" {
 		// The store may hold data already (a PostgreSQL database): make
