@@ -55,7 +55,9 @@ func TestMessagesSendPush(t *testing.T) {
 	if status != 201 {
 		t.Fatalf("send: %d %s", status, body)
 	}
-	var resp struct{ DispatchID string `json:"dispatch_id"` }
+	var resp struct {
+		DispatchID string `json:"dispatch_id"`
+	}
 	json.Unmarshal([]byte(body), &resp)
 
 	// Wait for the outcomes: ada's iOS (after the 503) and Android sends,
