@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -117,11 +119,39 @@ func TestMessagesKillAndReconcile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills the server")
 	}
+	killAndReconcile(t, 3000, false, 200*time.Millisecond, 100)
+}
+
+// TestMessagesBroadcastKillAndReconcile: the same for one broadcast,
+// killed after its 201 while it is being delivered. It sends to 5,000
+// users; BRAZEN_KILL_USERS=100000 runs it at the size of the issue's
+// reliability test (about a minute and a half).
+func TestMessagesBroadcastKillAndReconcile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the server")
+	}
+	users, delay := 5000, 100*time.Millisecond
+	if v := os.Getenv("BRAZEN_KILL_USERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			t.Fatalf("BRAZEN_KILL_USERS=%q: want a number of users, at least 1000", v)
+		}
+		users, delay = n, 0
+	}
+	killAndReconcile(t, users, true, delay, users/5)
+}
+
+// killAndReconcile tracks users, sends each a webhook message (named 50
+// per request, or in one broadcast), SIGKILLs the server once killAt
+// messages reached the endpoint, restarts it, and checks the endpoint
+// ends with every message: each idempotency key at least once, a repeat
+// only for a delivery in flight at the kill.
+func killAndReconcile(t *testing.T, users int, broadcast bool, sinkDelay time.Duration, killAt int) {
 	var mu sync.Mutex
 	byKey := map[string]int{}
 	sinkSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
-		time.Sleep(200 * time.Millisecond) // a slow receiver: the kill finds deliveries pending and in flight
+		time.Sleep(sinkDelay) // a slow receiver: the kill finds deliveries pending and in flight
 		mu.Lock()
 		byKey[r.Header.Get("Idempotency-Key")]++
 		mu.Unlock()
@@ -140,7 +170,6 @@ func TestMessagesKillAndReconcile(t *testing.T) {
 	lease := []string{"--delivery-lease", "3s"}
 	s := serve(t, dir, lease...)
 	key := s.key
-	const users = 3000
 	for start := 0; start < users; start += 75 {
 		var b strings.Builder
 		b.WriteString(`{"attributes":[`)
@@ -148,27 +177,33 @@ func TestMessagesKillAndReconcile(t *testing.T) {
 			if i > start {
 				b.WriteByte(',')
 			}
-			fmt.Fprintf(&b, `{"external_id":"k-%d","first_name":"U%d"}`, i, i)
+			fmt.Fprintf(&b, `{"external_id":"k-%d","first_name":"U%d","cohort":"a"}`, i, i)
 		}
 		b.WriteString(`]}`)
 		if status, _, body := post(t, s.addr, key, "/users/track", b.String()); status != 201 {
 			t.Fatalf("track: %d %s", status, body)
 		}
 	}
-	for start := 0; start < users; start += 50 {
-		var ids []string
-		for i := start; i < min(start+50, users); i++ {
-			ids = append(ids, fmt.Sprintf(`"k-%d"`, i))
-		}
-		body := `{"external_user_ids":[` + strings.Join(ids, ",") + `],"messages":{"webhook":{"url":"` + sinkSrv.URL +
-			`/hook","request_method":"POST","body":"{\"hi\":\"{{${first_name}}}\"}"}}}`
+	webhook := `"messages":{"webhook":{"url":"` + sinkSrv.URL + `/hook","request_method":"POST","body":"{\"hi\":\"{{${first_name}}}\"}"}}}`
+	if broadcast {
+		body := `{"broadcast":true,"audience":{"custom_attribute":{"custom_attribute_name":"cohort","comparison":"exists"}},` + webhook
 		if status, _, resp := post(t, s.addr, key, "/messages/send", body); status != 201 {
-			t.Fatalf("send: %d %s", status, resp)
+			t.Fatalf("broadcast: %d %s", status, resp)
+		}
+	} else {
+		for start := 0; start < users; start += 50 {
+			var ids []string
+			for i := start; i < min(start+50, users); i++ {
+				ids = append(ids, fmt.Sprintf(`"k-%d"`, i))
+			}
+			if status, _, resp := post(t, s.addr, key, "/messages/send", `{"external_user_ids":[`+strings.Join(ids, ",")+`],`+webhook); status != 201 {
+				t.Fatalf("send: %d %s", status, resp)
+			}
 		}
 	}
 	// Kill it in the middle of the deliveries.
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if k, _ := count(); k >= 100 || time.Now().After(deadline) {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if k, _ := count(); k >= killAt || time.Now().After(deadline) {
 			break
 		}
 	}
@@ -185,7 +220,7 @@ func TestMessagesKillAndReconcile(t *testing.T) {
 	// they do.
 	s = serve(t, dir, lease...)
 	defer s.stop(t)
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(180 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if k, _ := count(); k >= users || time.Now().After(deadline) {
 			break
 		}
