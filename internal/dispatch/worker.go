@@ -177,15 +177,19 @@ func (w *Workers) loop(ctx context.Context, channels []string, batch int, slots 
 			continue
 		}
 		idle = len(jobs) == 0
+		release := func() { <-slots }
 		for _, j := range jobs {
 			deliveries.Go(func() {
-				defer func() { <-slots }()
 				dctx := context.WithoutCancel(ctx)
 				if err := w.attempt(dctx, j); err != nil {
 					w.settle(dctx, w.o.Node, j, err)
+					release()
 					return
 				}
-				rec.add(j.ID)
+				// The slot is held until the delivery is recorded: a
+				// node never has more than Concurrency deliveries that a
+				// crash would repeat.
+				rec.add(j.ID, release)
 			})
 		}
 	}
@@ -194,16 +198,18 @@ func (w *Workers) loop(ctx context.Context, channels []string, batch int, slots 
 // recorder records deliveries in group commits: while one CompleteJobs
 // runs, the deliveries that finish wait for the next.
 type recorder struct {
-	w      *Workers
-	mu     sync.Mutex
-	ids    []int64
-	closed bool
-	wake   chan struct{}
+	w        *Workers
+	mu       sync.Mutex
+	ids      []int64
+	releases []func() // called once the delivery is recorded (or not)
+	closed   bool
+	wake     chan struct{}
 }
 
-func (r *recorder) add(id int64) {
+func (r *recorder) add(id int64, release func()) {
 	r.mu.Lock()
 	r.ids = append(r.ids, id)
+	r.releases = append(r.releases, release)
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -229,13 +235,16 @@ func (r *recorder) run() {
 	for range r.wake {
 		time.Sleep(recordDelay)
 		r.mu.Lock()
-		ids, closed := r.ids, r.closed
-		r.ids = nil
+		ids, releases, closed := r.ids, r.releases, r.closed
+		r.ids, r.releases = nil, nil
 		r.mu.Unlock()
 		for len(ids) > 0 {
 			n := min(len(ids), maxRecord)
 			r.flush(ids[:n])
 			ids = ids[n:]
+		}
+		for _, release := range releases {
+			release()
 		}
 		if closed {
 			return
