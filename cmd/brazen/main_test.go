@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 
 var (
 	keyLine  = regexp.MustCompile(`(?m)^    ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
-	addrLine = regexp.MustCompile(`msg=serving .*addr=(127\.0\.0\.1:\d+)`)
+	addrLine = regexp.MustCompile(`msg=serving .* addr=(127\.0\.0\.1:\d+)`)
 )
 
 // server runs `brazen serve` in dir and waits until it listens.

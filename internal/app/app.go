@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -30,12 +31,14 @@ import (
 	"github.com/brazenhq/brazen/internal/channel/sms"
 	"github.com/brazenhq/brazen/internal/channel/webhook"
 	"github.com/brazenhq/brazen/internal/config"
+	"github.com/brazenhq/brazen/internal/console"
 	"github.com/brazenhq/brazen/internal/dispatch"
 	"github.com/brazenhq/brazen/internal/httpx"
 	"github.com/brazenhq/brazen/internal/ingest"
 	"github.com/brazenhq/brazen/internal/postgres"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 	"github.com/brazenhq/brazen/internal/sqlite"
+	"github.com/brazenhq/brazen/internal/usage"
 )
 
 // Version is the build's version, set with -ldflags "-X …/app.Version=v1.2.3";
@@ -106,12 +109,17 @@ type App struct {
 	cluster *ratelimit.Cluster
 	// workers deliver messages; nil if the store keeps no jobs.
 	workers *dispatch.Workers
+	// usage counts the REST API's requests for the console's charts.
+	usage *usage.Recorder
 
 	// Workspace is the instance's workspace.
 	Workspace *brazen.Workspace
 	// FirstKey is the secret of the admin key issued when this Open
 	// bootstrapped a new workspace, "" otherwise. The caller shows it once.
 	FirstKey string
+	// SetupURL is the one-time link to create the first console account,
+	// made when this Open found a store without accounts; "" otherwise.
+	SetupURL string
 
 	restLn, consoleLn, pprofLn    net.Listener
 	restSrv, consoleSrv, pprofSrv *http.Server
@@ -166,6 +174,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpx.NewMetrics(reg)
+	a.usage = usage.New(a.store, logger)
+	metrics.OnRequest = a.usage.Count
 	commitSeconds := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "brazen_ingest_commit_seconds",
 		Help:    "Time to make one group commit of the ingest log durable.",
 		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1}})
@@ -253,7 +263,20 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 		if a.consoleLn, err = net.Listen("tcp", cfg.ConsoleAddr); err != nil {
 			return nil, &config.SettingError{Setting: "console_addr", Value: cfg.ConsoleAddr, Reason: err.Error()}
 		}
-		a.consoleSrv = newServer(httpx.Observe("console", admin, logger, metrics, ids), logger)
+		restURL := "http://" + a.restLn.Addr().String()
+		pages, err := console.New(console.Options{Store: a.store, Keys: a.keys, Users: a.users, Logger: logger,
+			Instance: console.Instance{Name: cfg.Instance, Workspace: a.Workspace.Name, WorkspaceID: a.Workspace.ID,
+				RESTURL: restURL, DataLocation: dataLocation(cfg), StoreKind: storeKind(cfg), Version: BuildVersion()}})
+		if err != nil {
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/admin/v1/", admin)
+		mux.Handle("/", pages)
+		a.consoleSrv = newServer(httpx.Observe("console", mux, logger, metrics, ids), logger)
+		if a.SetupURL, err = a.setupLink(ctx, now()); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.PprofAddr != "" {
 		if a.pprofLn, err = net.Listen("tcp", cfg.PprofAddr); err != nil {
@@ -322,6 +345,36 @@ func (a *App) pushDeliverers(cfg config.Config, deliverers map[string]dispatch.D
 	return nil
 }
 
+// setupLinkTTL is how long a setup link works.
+const setupLinkTTL = 24 * time.Hour
+
+// setupLink makes a one-time link to create the first console account
+// when the store has none; "" when it has.
+func (a *App) setupLink(ctx context.Context, now time.Time) (string, error) {
+	admins, err := a.store.Admins(ctx)
+	if err != nil || len(admins) > 0 {
+		return "", err
+	}
+	secret := console.NewSecret()
+	if err := a.store.CreateConsoleToken(ctx, brazen.ConsoleToken{Hash: brazen.HashSecret(secret), Kind: brazen.TokenSetup,
+		CreatedAt: now, ExpiresAt: now.Add(setupLinkTTL)}); err != nil {
+		return "", fmt.Errorf("making the console setup link: %w", err)
+	}
+	return "http://" + a.ConsoleAddr() + "/setup?token=" + secret, nil
+}
+
+// dataLocation is where the instance keeps its data, for the console: the
+// data directory, or the store URL without its password.
+func dataLocation(cfg config.Config) string {
+	if cfg.Store != "" {
+		return config.Redact(cfg.Store)
+	}
+	if abs, err := filepath.Abs(cfg.Data); err == nil {
+		return abs
+	}
+	return cfg.Data
+}
+
 // bootstrap finds or creates the workspace and, the first time, issues an
 // admin key holding every permission.
 func (a *App) bootstrap(ctx context.Context, now time.Time) error {
@@ -366,6 +419,9 @@ func (a *App) Users() *ingest.Service { return a.users }
 // Store returns the app's store (for tests and the CLI).
 func (a *App) Store() brazen.Store { return a.store }
 
+// usageFlush is how often request counts go to the store.
+const usageFlush = 5 * time.Second
+
 // Run serves until ctx is done, then shuts down in order: stop accepting and
 // drain in-flight requests (bounded by the shutdown timeout), commit what
 // the ingest log has queued, stop the applier, flush key usage, close the
@@ -375,6 +431,7 @@ func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.keys.Run(bg, a.cfg.KeyRefresh) })
 	wg.Go(func() { a.users.Run(bg) })
+	wg.Go(func() { a.usage.Run(bg, usageFlush) })
 	if a.cluster != nil {
 		wg.Go(func() { a.cluster.Run(bg) })
 	}

@@ -99,6 +99,8 @@ type Store interface {
 	CardStore
 	BounceStore
 	MessageStore
+	ConsoleStore
+	UsageStore
 	// Migrate applies pending schema migrations and returns the versions it
 	// applied.
 	Migrate(ctx context.Context) ([]int, error)

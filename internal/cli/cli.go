@@ -46,6 +46,7 @@ var commands = map[string]command{
 	"serve":    {"run the server: the Braze-compatible REST API and the admin API", runServe},
 	"keys":     {"create, list and delete REST API keys", runKeys},
 	"tokens":   {"create, list and delete admin API tokens", runTokens},
+	"admins":   {"create, list and delete developer console accounts", runAdmins},
 	"users":    {"look up user profiles", runUsers},
 	"messages": {"show recent message deliveries and failures", runMessages},
 	"migrate":  {"apply the store's schema migrations", runMigrate},

@@ -41,5 +41,16 @@ Try it:
 
 `, a.Workspace.Name, a.FirstKey, a.Addr(), a.FirstKey)
 	}
+	if a.SetupURL != "" {
+		// Like the key: the link makes an account, so it goes to stderr
+		// only, never through the logger.
+		fmt.Fprintf(env.Stderr, `
+Developer console: no account yet. Open this link once, within 24 hours,
+to create the first one (or run 'brazen admins create'):
+
+    %s
+
+`, a.SetupURL)
+	}
 	return a.Run(ctx)
 }

@@ -15,6 +15,9 @@ import (
 type Metrics struct {
 	Requests *prometheus.CounterVec   // brazen_http_requests_total{listener,route,code}
 	Duration *prometheus.HistogramVec // brazen_http_request_duration_seconds{listener,route}
+	// OnRequest, if set, is told of every answered request (the
+	// console's usage counts).
+	OnRequest func(listener, route string, status int)
 }
 
 // NewMetrics creates the request series and registers them on reg.
@@ -70,6 +73,9 @@ func Observe(listener string, next http.Handler, logger *slog.Logger, m *Metrics
 			elapsed := time.Since(start)
 			m.Requests.WithLabelValues(listener, route, strconv.Itoa(status)).Inc()
 			m.Duration.WithLabelValues(listener, route).Observe(elapsed.Seconds())
+			if m.OnRequest != nil {
+				m.OnRequest(listener, route, status)
+			}
 			level := slog.LevelInfo
 			if status >= 500 && status != http.StatusNotImplemented {
 				level = slog.LevelError

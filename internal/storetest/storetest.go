@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) brazen.Store) {
 	t.Run("Bounces", func(t *testing.T) { runTests(t, open, bounceTests) })
 	t.Run("Jobs", func(t *testing.T) { runTests(t, open, jobTests) })
 	t.Run("Messages", func(t *testing.T) { runTests(t, open, messageTests) })
+	t.Run("Console", func(t *testing.T) { runTests(t, open, consoleTests) })
+	t.Run("Usage", func(t *testing.T) { runTests(t, open, usageTests) })
 	t.Run("Ingest", func(t *testing.T) { runTests(t, open, ingestTests) })
 	t.Run("Users", func(t *testing.T) { runUsers(t, open) })
 }

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var (
+	consoleAddrLine = regexp.MustCompile(`msg=serving .* console_addr=(127\.0\.0\.1:\d+)`)
+	setupLinkLine   = regexp.MustCompile(`(http://127\.0\.0\.1:\d+/setup\?token=[A-Za-z0-9_-]+)`)
+)
+
+// browser starts headless Chromium (Debian's chromium package) through the
+// DevTools protocol. Without it the test skips, saying how to get it;
+// with CI set it fails instead.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := os.Getenv("BRAZEN_CHROMIUM")
+	if exe == "" {
+		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+			if p, err := exec.LookPath(name); err == nil {
+				exe = p
+				break
+			}
+		}
+	}
+	if exe == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no Chromium: CI installs Debian's chromium package")
+		}
+		t.Skip("no Chromium on PATH: apt-get install chromium (or set BRAZEN_CHROMIUM) to run the browser tests")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe),
+		chromedp.NoSandbox, chromedp.WindowSize(1280, 900), chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelC(); cancelA() })
+	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancelT)
+	return ctx
+}
+
+// screenshot saves the page as NAME.png in $BRAZEN_SCREENSHOTS (or the
+// test's temporary directory), to be looked at.
+func screenshot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// curlStatus calls the REST API with curl, as an operator would, and
+// returns the HTTP status.
+func curlStatus(t *testing.T, addr, key, path, body string) string {
+	t.Helper()
+	out, err := exec.Command("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+		"http://"+addr+path, "-H", "Authorization: Bearer "+key, "-H", "Content-Type: application/json", "-d", body).Output()
+	if err != nil {
+		t.Fatalf("curl: %v", err)
+	}
+	return string(out)
+}
+
+// TestConsoleInBrowser drives the real binary's console in headless
+// Chromium as an operator would: create the first account with the setup
+// link, log out and in, create a key with two permission groups and an
+// allowlist (checked as typed), see it listed, use it with curl, delete
+// it and see requests fail; then look at the users, message activity,
+// API usage and instance pages.
+func TestConsoleInBrowser(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("no curl on PATH")
+	}
+	ctx := browser(t)
+	shots := os.Getenv("BRAZEN_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	s := serve(t, dir, "--console-addr", "127.0.0.1:0")
+	defer s.stop(t)
+	var consoleAddr, setupURL string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		log := s.stderr.String()
+		if m := consoleAddrLine.FindStringSubmatch(log); m != nil {
+			consoleAddr = m[1]
+		}
+		if m := setupLinkLine.FindStringSubmatch(log); m != nil {
+			setupURL = m[1]
+		}
+		if consoleAddr != "" && setupURL != "" {
+			break
+		}
+	}
+	if consoleAddr == "" || setupURL == "" {
+		t.Fatalf("no console address or setup link on stderr:\n%s", s.stderr)
+	}
+	base := "http://" + consoleAddr
+	// Some data for the pages: a user with an event and a purchase.
+	if got := curlStatus(t, s.addr, s.key, "/users/track", `{"attributes":[{"external_id":"ada","first_name":"Ada","email":"ada@example.com","plan":"pro"}],
+		"events":[{"external_id":"ada","name":"signed_up","time":"2026-11-20T10:00:00Z"}],
+		"purchases":[{"external_id":"ada","product_id":"book","currency":"USD","price":12.5,"time":"2026-11-21T10:00:00Z"}]}`); got != "201" {
+		t.Fatalf("track: %s", got)
+	}
+
+	const email, password = "ops@example.com", "a long console password"
+	var text string
+	// The setup link: create the first account; it logs in.
+	do(t, ctx,
+		chromedp.Navigate(setupURL),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.SendKeys(chromedp.CSS(`#confirm`), password),
+	)
+	screenshot(t, ctx, shots, "01-setup")
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a.button.primary[href="/keys/new"]`)),
+	)
+	text = textOf(t, ctx, `header .who`)
+	if text != email {
+		t.Errorf("logged in as %q", text)
+	}
+	// The link works once.
+	do(t, ctx,
+		chromedp.Navigate(setupURL),
+	)
+	text = textOf(t, ctx, `main`)
+	if !strings.Contains(text, "unknown, used or expired") {
+		t.Errorf("the setup link worked twice: %q", text)
+	}
+
+	// Log out, fail a login, log in.
+	do(t, ctx,
+		chromedp.Navigate(base+"/keys"),
+		chromedp.Click(chromedp.CSS(`form.logout button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#password`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "not the password"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.error`)),
+	)
+	text = textOf(t, ctx, `.error`)
+	if !strings.Contains(text, "not right") {
+		t.Errorf("a wrong password: %q", text)
+	}
+	screenshot(t, ctx, shots, "02-login-refused")
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/keys/new"]`)),
+	)
+
+	// Create a key: all of User Data, one Messages permission, an
+	// allowlist typed wrong first.
+	var status string
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`a[href="/keys/new"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#name`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "CRM sync"),
+		chromedp.Click(chromedp.CSS(`fieldset.group:nth-of-type(1) [data-select-all]`)),
+		chromedp.Click(chromedp.CSS(`input[value="messages.send"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#allowed_ips`), "127.0.0.1\n300.1.2.3"),
+	)
+	status = textOf(t, ctx, `#ips-status`)
+	if !strings.Contains(status, "300.1.2.3") {
+		t.Errorf("the allowlist check as typed said %q", status)
+	}
+	screenshot(t, ctx, shots, "03-new-key-invalid-ip")
+	// Correct it as a user would: erase the bad entry, type another.
+	do(t, ctx, chromedp.SendKeys(chromedp.CSS(`#allowed_ips`), strings.Repeat("\b", len("300.1.2.3"))+"10.0.0.0/8"))
+	status = textOf(t, ctx, `#ips-status`)
+	checked := nodesOf(t, ctx, `input[name=permissions]:checked`)
+	if status != "2 entries OK" || len(checked) != 14 { // 13 User Data + messages.send
+		t.Errorf("before submitting: status %q, %d permissions checked", status, len(checked))
+	}
+	screenshot(t, ctx, shots, "04-new-key")
+	var secret string
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`#key-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#secret`)),
+	)
+	secret = valueOf(t, ctx, `#secret`)
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(secret) {
+		t.Fatalf("the new key shown is %q", secret)
+	}
+	screenshot(t, ctx, shots, "05-key-created")
+
+	// Listed, with its permissions summarised and its allowlist.
+	do(t, ctx,
+		chromedp.Navigate(base+"/keys"),
+	)
+	text = textOf(t, ctx, `table.keys`)
+	for _, want := range []string{"CRM sync", "14 permissions: User Data (all), Messages (1)", "127.0.0.1/32", "10.0.0.0/8", "never"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the key list lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, secret) {
+		t.Error("the key list shows the secret")
+	}
+	screenshot(t, ctx, shots, "06-keys")
+
+	// The key works with curl, within its permissions.
+	if got := curlStatus(t, s.addr, secret, "/users/track", `{"attributes":[{"external_id":"bob","first_name":"Bob"}]}`); got != "201" {
+		t.Errorf("track with the new key: %s", got)
+	}
+	if got := curlStatus(t, s.addr, secret, "/email/bounce/remove", `{"email":"x@example.com"}`); got != "403" {
+		t.Errorf("an endpoint outside the key's permissions: %s", got)
+	}
+
+	// The other pages.
+	do(t, ctx,
+		chromedp.Navigate(base+"/users?by=external_id&q=ada"),
+		chromedp.WaitVisible(chromedp.CSS(`.profile`)),
+	)
+	text = textOf(t, ctx, `.profile`)
+	for _, want := range []string{"ada", `"Ada"`, "plan", "signed_up", "book", "12.50"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the profile lacks %q:\n%s", want, text)
+		}
+	}
+	screenshot(t, ctx, shots, "07-user")
+	time.Sleep(6 * time.Second) // the usage counts reach the store every 5 s
+	for _, p := range []struct{ path, name, want string }{
+		{"/messages", "08-messages", "Message Activity"},
+		{"/usage?range=1h", "09-usage", "POST /users/track"},
+		{"/instance", "10-instance", "http://" + s.addr},
+	} {
+		do(t, ctx,
+			chromedp.Navigate(base+p.path),
+		)
+		text = textOf(t, ctx, `main`)
+		if !strings.Contains(text, p.want) {
+			t.Errorf("%s lacks %q:\n%s", p.path, p.want, text)
+		}
+		screenshot(t, ctx, shots, p.name)
+	}
+
+	// Delete the key, confirming; requests with it then fail.
+	do(t, ctx,
+		chromedp.Navigate(base+"/keys"),
+		chromedp.Click(chromedp.CSS(`a[aria-label="Delete key CRM sync"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`button.danger`)),
+	)
+	screenshot(t, ctx, shots, "11-delete-confirm")
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`button.danger`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+	)
+	text = textOf(t, ctx, `main`)
+	if strings.Contains(text, "CRM sync") {
+		t.Errorf("the deleted key is still listed:\n%s", text)
+	}
+	screenshot(t, ctx, shots, "12-deleted")
+	if got := curlStatus(t, s.addr, secret, "/users/track", `{"attributes":[{"external_id":"bob","first_name":"Bob"}]}`); got != "401" {
+		t.Errorf("track with the deleted key: %s, want 401", got)
+	}
+
+	// A forged cross-site form post is refused; a REST key does not open
+	// the console.
+	req, _ := http.NewRequest("POST", base+"/keys", strings.NewReader("name=evil&permissions=users.track"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site POST: %v %v", resp.StatusCode, err)
+	}
+	req, _ = http.NewRequest("GET", base+"/keys", nil)
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := client.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("a REST key on the console: %v %v", resp.StatusCode, err)
+	}
+}
+
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return v
+}
+
+func valueOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("value of %s: %v", sel, err)
+	}
+	return v
+}
+
+func nodesOf(t *testing.T, ctx context.Context, sel string) []*chromedp.Node {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll(sel)))
+	if err != nil {
+		t.Fatalf("nodes %s: %v", sel, err)
+	}
+	return v
+}

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/mail"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/config"
+	"github.com/brazenhq/brazen/internal/console"
+)
+
+const adminsUsage = `Usage: brazen admins SUBCOMMAND [flags]
+
+Console accounts log in to the developer console (on --console-addr) with
+an email and a password. The first one can also be made with the one-time
+setup link 'brazen serve' prints when the store has no account.
+
+Subcommands:
+  create   create an account: --email E --password-stdin (the password is
+           read from the first line of standard input, never from a flag)
+  list     list accounts
+  delete   delete an account by email, ending its sessions
+`
+
+func runAdmins(ctx context.Context, env *Env, args []string) error {
+	return dispatch(ctx, env, args, adminsUsage, "subcommand", map[string]runFunc{
+		"create": adminsCreate,
+		"list":   adminsList,
+		"delete": adminsDelete,
+	})
+}
+
+func adminsCreate(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "admins create", "admins create --email EMAIL --password-stdin")
+	flags := config.Bind(fs, "data", "store")
+	email := fs.String("email", "", "the account's email (required)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (required)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	addr := strings.ToLower(strings.TrimSpace(*email))
+	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
+		return usageError("--email must be an email address such as you@example.com")
+	}
+	if !*fromStdin {
+		return usageError("--password-stdin is required: pass the password on standard input, e.g. from a password manager")
+	}
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return usageError("no password on standard input")
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if err := console.CheckPassword(password); err != nil {
+		return usageError(err.Error())
+	}
+	hash, err := console.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, env, flags)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	a := &brazen.Admin{ID: brazen.NewID(), Email: addr, PasswordHash: hash, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := store.CreateAdmin(ctx, a); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "created console account %s (%s)\n", a.Email, a.ID)
+	return nil
+}
+
+func adminsList(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "admins list", "admins list")
+	flags := config.Bind(fs, "data", "store")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, env, flags)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	admins, err := store.Admins(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEMAIL\tCREATED\tLAST LOGIN")
+	for _, a := range admins {
+		last := "never"
+		if !a.LastLoginAt.IsZero() {
+			last = a.LastLoginAt.UTC().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.ID, a.Email, a.CreatedAt.UTC().Format(time.DateTime), last)
+	}
+	return tw.Flush()
+}
+
+func adminsDelete(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "admins delete", "admins delete --email EMAIL")
+	flags := config.Bind(fs, "data", "store")
+	email := fs.String("email", "", "the account's email (required)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *email == "" {
+		return usageError("--email is required")
+	}
+	store, err := openStore(ctx, env, flags)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	a, err := store.AdminByEmail(ctx, *email)
+	if err != nil {
+		return err
+	}
+	if err := store.DeleteAdmin(ctx, a.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "deleted console account %s\n", a.Email)
+	return nil
+}

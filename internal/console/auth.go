@@ -1,0 +1,146 @@
+package console
+
+import (
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+)
+
+type loginData struct{ Next, Email string }
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if a, _ := h.session(r); a != nil {
+		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, "login", view{Title: "Log in", Data: loginData{Next: r.URL.Query().Get("next")}})
+}
+
+// dummyHash is verified against when the email is unknown, so that a
+// login takes as long whether or not the account exists.
+var dummyHash, _ = HashPassword("brazen-console-no-such-account")
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	password := r.PostFormValue("password")
+	next := r.PostFormValue("next")
+	v := view{Title: "Log in", Data: loginData{Next: next, Email: email}}
+	now := h.o.Now()
+	for _, scope := range []string{"login-ip/" + clientAddr(r), "login-email/" + email} {
+		if d := h.logins.Take(scope, 0, loginLimit, now); !d.Allowed {
+			w.Header().Set("Retry-After", strconv.FormatInt(max(d.Reset-now.Unix(), 1), 10))
+			v.Error = "Too many login attempts. Wait a few minutes and try again."
+			h.render(w, r, http.StatusTooManyRequests, "login", v)
+			return
+		}
+	}
+	a, err := h.o.Store.AdminByEmail(r.Context(), email)
+	if err != nil && !brazen.IsNotFound(err) {
+		h.fail(w, r, "login", v, err)
+		return
+	}
+	hash := dummyHash
+	if a != nil {
+		hash = a.PasswordHash
+	}
+	ok, verr := VerifyPassword(hash, password)
+	if verr != nil && a != nil {
+		h.o.Logger.Error("a console account's password hash is unreadable", "admin_id", a.ID, "err", verr)
+	}
+	if a == nil || !ok {
+		h.o.Logger.Info("console login refused", "remote", clientAddr(r))
+		v.Error = "The email or password is not right."
+		h.render(w, r, http.StatusUnauthorized, "login", v)
+		return
+	}
+	if err := h.startSession(w, r, a); err != nil {
+		h.fail(w, r, "login", v, err)
+		return
+	}
+	h.o.Logger.Info("console login", "admin_id", a.ID, "remote", clientAddr(r))
+	http.Redirect(w, r, localPath(next), http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		if err := h.o.Store.DeleteConsoleToken(r.Context(), brazen.HashSecret(c.Value)); err != nil {
+			h.o.Logger.Warn("ending a console session", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: secureRequest(r), SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+type setupData struct {
+	Valid     bool
+	Token     string
+	Email     string
+	MinLength int
+}
+
+func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	_, err := h.o.Store.ConsoleToken(r.Context(), brazen.HashSecret(token), brazen.TokenSetup, h.o.Now())
+	if err != nil && !brazen.IsNotFound(err) {
+		h.fail(w, r, "error", view{Title: "Unavailable"}, err)
+		return
+	}
+	d := setupData{Valid: token != "" && err == nil, Token: token, MinLength: MinPasswordLength}
+	status := http.StatusOK
+	if !d.Valid {
+		status = http.StatusNotFound
+	}
+	h.render(w, r, status, "setup", view{Title: "Set up the console", Data: d})
+}
+
+func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
+	token := r.PostFormValue("token")
+	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	password := r.PostFormValue("password")
+	v := view{Title: "Set up the console", Data: setupData{Valid: true, Token: token, Email: email, MinLength: MinPasswordLength}}
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+		v.Error = "Enter an email address such as you@example.com."
+		h.render(w, r, http.StatusBadRequest, "setup", v)
+		return
+	}
+	if err := CheckPassword(password); err != nil {
+		v.Error = "The password is too weak: " + err.Error() + "."
+		h.render(w, r, http.StatusBadRequest, "setup", v)
+		return
+	}
+	if password != r.PostFormValue("confirm") {
+		v.Error = "The two passwords differ."
+		h.render(w, r, http.StatusBadRequest, "setup", v)
+		return
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		h.fail(w, r, "setup", v, err)
+		return
+	}
+	now := h.o.Now()
+	a := &brazen.Admin{ID: brazen.NewID(), Email: email, PasswordHash: hash, CreatedAt: now.UTC().Truncate(time.Millisecond)}
+	switch err := h.o.Store.ConsumeSetupToken(r.Context(), brazen.HashSecret(token), now, a); {
+	case brazen.IsNotFound(err):
+		h.render(w, r, http.StatusNotFound, "setup", view{Title: "Set up the console", Data: setupData{}})
+		return
+	case brazen.ErrorCode(err) == brazen.ECONFLICT:
+		v.Error = "An account with this email exists already."
+		h.render(w, r, http.StatusConflict, "setup", v)
+		return
+	case err != nil:
+		h.fail(w, r, "setup", v, err)
+		return
+	}
+	h.o.Logger.Info("console account created with the setup link", "admin_id", a.ID)
+	if err := h.startSession(w, r, a); err != nil {
+		h.fail(w, r, "setup", v, err)
+		return
+	}
+	http.Redirect(w, r, "/keys", http.StatusSeeOther)
+}

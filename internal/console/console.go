@@ -1,0 +1,302 @@
+// Package console is Brazen's developer console: server-rendered pages
+// (html/template, assets embedded) on the console listener, for API keys,
+// users, message activity, API usage and the instance. Accounts log in
+// with a password (Argon2id); a session is an HttpOnly, SameSite=Strict
+// cookie whose secret the store keeps only hashed; every state-changing
+// form is guarded by http.CrossOriginProtection.
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/ratelimit"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Store is what the console reads and writes.
+type Store interface {
+	brazen.ConsoleStore
+	brazen.KeyStore
+	brazen.JobStore
+	brazen.MessageStore
+	brazen.UsageStore
+}
+
+// KeyCache is told about keys created and deleted, so the REST API sees
+// the change at once.
+type KeyCache interface {
+	Add(*brazen.APIKey)
+	Forget(id string)
+}
+
+// Users finds profiles.
+type Users interface {
+	Resolve(ctx context.Context, id brazen.Identifier) (*brazen.Profile, error)
+}
+
+// Instance describes the running instance, for the pages.
+type Instance struct {
+	Name         string
+	Workspace    string
+	WorkspaceID  string
+	RESTURL      string // e.g. http://127.0.0.1:8080
+	DataLocation string // the data directory, or the store URL without its password
+	StoreKind    string // sqlite or postgres
+	Version      string
+}
+
+// Options configure the console.
+type Options struct {
+	Store      Store
+	Keys       KeyCache
+	Users      Users
+	Instance   Instance
+	Logger     *slog.Logger
+	Now        func() time.Time // default time.Now
+	SessionTTL time.Duration    // default 12h
+}
+
+// Handler serves the console's pages.
+type Handler struct {
+	o       Options
+	mux     *http.ServeMux
+	pages   map[string]*template.Template
+	logins  *ratelimit.Local
+	handler http.Handler
+}
+
+// cookieName is the session cookie.
+const cookieName = "brazen_console"
+
+// Login attempts are limited per client address and per email, on each
+// node: 10 in 5 minutes.
+var loginLimit = ratelimit.Limit{N: 10, Window: 5 * time.Minute}
+
+// New returns the console handler.
+func New(o Options) (*Handler, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	h := &Handler{o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}, logins: ratelimit.NewLocal(1)}
+	funcs := template.FuncMap{
+		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	}
+	for _, name := range []string{"login", "setup", "keys", "key_new", "key_created", "key_delete", "users", "messages", "usage", "instance", "error"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		h.pages[name] = t
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, http.FileServerFS(static))))
+	h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/keys", http.StatusFound) })
+	h.mux.HandleFunc("GET /login", h.loginPage)
+	h.mux.HandleFunc("POST /login", h.login)
+	h.mux.HandleFunc("POST /logout", h.logout)
+	h.mux.HandleFunc("GET /setup", h.setupPage)
+	h.mux.HandleFunc("POST /setup", h.setup)
+	h.page("GET /keys", h.keysPage)
+	h.page("GET /keys/new", h.newKeyPage)
+	h.page("POST /keys", h.createKey)
+	h.page("GET /keys/{id}/delete", h.deleteKeyPage)
+	h.page("POST /keys/{id}/delete", h.deleteKey)
+	h.page("GET /users", h.usersPage)
+	h.page("GET /messages", h.messagesPage)
+	h.page("GET /usage", h.usagePage)
+	h.page("GET /instance", h.instancePage)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.render(w, r, http.StatusNotFound, "error", view{Title: "Page not found"})
+	})
+	// Forms post only from the console's own pages: a cross-origin POST
+	// (a forged form on another site) is refused with 403.
+	cop := http.NewCrossOriginProtection()
+	h.handler = securityHeaders(cop.Handler(h.mux))
+	return h, nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
+
+// securityHeaders keeps pages out of frames and scripts to the console's
+// own, and pages out of caches.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Frame-Options", "DENY")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func cacheFor(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private, max-age="+strconv.Itoa(int(d.Seconds())))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// view is what every page template gets.
+type view struct {
+	Title    string
+	Nav      string
+	Admin    *brazen.Admin
+	Instance Instance
+	Flash    string
+	Error    string
+	Details  []string
+	Data     any
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	v.Instance = h.o.Instance
+	if v.Admin == nil {
+		v.Admin = adminFrom(r.Context())
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := h.pages[name].ExecuteTemplate(w, "layout", v); err != nil {
+		h.o.Logger.Error("rendering a console page", "page", name, "err", err)
+	}
+}
+
+// fail renders err: a Brazen error's message and details with its status,
+// anything else as a 500 that names no internals.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, name string, v view, err error) {
+	status := http.StatusInternalServerError
+	var be *brazen.Error
+	switch {
+	case errors.As(err, &be) && be.Code == brazen.EINVALID:
+		status, v.Error, v.Details = http.StatusBadRequest, be.Message, be.Details
+	case errors.As(err, &be) && be.Code == brazen.ENOTFOUND:
+		status, v.Error = http.StatusNotFound, be.Message
+	case errors.As(err, &be) && be.Code == brazen.EUNAVAILABLE:
+		status, v.Error = http.StatusServiceUnavailable, "The store is unavailable; try again shortly."
+	default:
+		h.o.Logger.Error("console request failed", "path", r.URL.Path, "err", err)
+		v.Error = "Something went wrong; the server's log has the details."
+	}
+	h.render(w, r, status, name, v)
+}
+
+type adminKey struct{}
+
+func adminFrom(ctx context.Context) *brazen.Admin {
+	a, _ := ctx.Value(adminKey{}).(*brazen.Admin)
+	return a
+}
+
+// page registers a handler that needs a logged-in account.
+func (h *Handler) page(pattern string, fn func(w http.ResponseWriter, r *http.Request)) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		a, err := h.session(r)
+		if err != nil {
+			h.fail(w, r, "error", view{Title: "Unavailable"}, err)
+			return
+		}
+		if a == nil {
+			next := ""
+			if r.Method == http.MethodGet {
+				next = r.URL.RequestURI()
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+			return
+		}
+		fn(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, a)))
+	})
+}
+
+// session returns the request's logged-in account, nil if none.
+func (h *Handler) session(r *http.Request) (*brazen.Admin, error) {
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	t, err := h.o.Store.ConsoleToken(r.Context(), brazen.HashSecret(c.Value), brazen.TokenSession, h.o.Now())
+	if brazen.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	a, err := h.o.Store.AdminByID(r.Context(), t.AdminID)
+	if brazen.IsNotFound(err) {
+		return nil, nil
+	}
+	return a, err
+}
+
+// NewSecret returns 256 random bits, URL-safe: a session or setup link
+// secret.
+func NewSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// startSession stores a session for a and sets its cookie.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, a *brazen.Admin) error {
+	secret := NewSecret()
+	now := h.o.Now()
+	if err := h.o.Store.CreateConsoleToken(r.Context(), brazen.ConsoleToken{Hash: brazen.HashSecret(secret),
+		Kind: brazen.TokenSession, AdminID: a.ID, CreatedAt: now, ExpiresAt: now.Add(h.o.SessionTTL)}); err != nil {
+		return err
+	}
+	if err := h.o.Store.TouchAdminLogin(r.Context(), a.ID, now); err != nil {
+		h.o.Logger.Warn("recording a console login", "admin_id", a.ID, "err", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: secret, Path: "/", MaxAge: int(h.o.SessionTTL.Seconds()),
+		HttpOnly: true, Secure: secureRequest(r), SameSite: http.SameSiteStrictMode})
+	return nil
+}
+
+// secureRequest: the cookie is Secure when the console is reached over
+// TLS (directly or through a proxy that says so). Over plain HTTP — the
+// default loopback listener — a Secure cookie would never come back.
+func secureRequest(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// clientAddr is the TCP peer's address, for login limits.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// localPath keeps a ?next= redirect on this site.
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/keys"
+	}
+	return next
+}
