@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -226,13 +227,27 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("an endpoint outside the key's permissions: %s", got)
 	}
 
+	// A message, for the activity pages: ada's webhook is delivered.
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer hook.Close()
+	if got := curlStatus(t, s.addr, s.key, "/messages/send", `{"external_user_ids":["ada"],"messages":{"webhook":{
+		"url":"`+hook.URL+`/hook","request_method":"POST","body":"hi {{${first_name}}}"}}}`); got != "201" {
+		t.Fatalf("send: %s", got)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		out, _ := exec.Command(binary, "messages", "events", "--data", filepath.Join(dir, "brazen-data")).Output()
+		if strings.Contains(string(out), "delivered") {
+			break
+		}
+	}
+
 	// The other pages.
 	do(t, ctx,
 		chromedp.Navigate(base+"/users?by=external_id&q=ada"),
 		chromedp.WaitVisible(chromedp.CSS(`.profile`)),
 	)
 	text = textOf(t, ctx, `.profile`)
-	for _, want := range []string{"ada", `"Ada"`, "plan", "signed_up", "book", "12.50"} {
+	for _, want := range []string{"ada", `"Ada"`, "plan", "signed_up", "book", "12.50", "webhook", "delivered"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the profile lacks %q:\n%s", want, text)
 		}
@@ -240,7 +255,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	screenshot(t, ctx, shots, "07-user")
 	time.Sleep(6 * time.Second) // the usage counts reach the store every 5 s
 	for _, p := range []struct{ path, name, want string }{
-		{"/messages", "08-messages", "Message Activity"},
+		{"/messages", "08-messages", "delivered"},
 		{"/usage?range=1h", "09-usage", "POST /users/track"},
 		{"/instance", "10-instance", "http://" + s.addr},
 	} {

@@ -19,31 +19,34 @@ type series struct {
 	Values []int64 // one per bucket
 }
 
+// Chart sizes: full width, and half width (two side by side).
 const (
-	chartW, chartH = 760, 220
-	padL, padR     = 48, 12
-	padT, padB     = 10, 28
+	wideChart, halfChart = 760, 420
 )
 
-// niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten.
+const (
+	chartH     = 220
+	padL, padR = 48, 12
+	padT, padB = 10, 28
+)
+
+// niceMax is a chart's top: four grid steps of 1, 2 or 5 times a power of
+// ten, the smallest that holds v, so that every grid line is a whole
+// number.
 func niceMax(v int64) int64 {
-	if v <= 0 {
-		return 1
-	}
-	p := int64(1)
-	for p*10 <= v {
-		p *= 10
-	}
-	for _, m := range []int64{1, 2, 5, 10} {
-		if m*p >= v {
-			return m * p
+	need := (max(v, 1) + 3) / 4 // the smallest step that fits
+	for p := int64(1); ; p *= 10 {
+		for _, m := range []int64{1, 2, 5} {
+			if m*p >= need {
+				return 4 * m * p
+			}
 		}
 	}
-	return 10 * p
 }
 
 // timeChart draws series over buckets as lines, with the y axis from 0.
-func timeChart(title string, buckets []time.Time, ss []series, label func(time.Time) string) template.HTML {
+func timeChart(title string, width int, buckets []time.Time, ss []series, label func(time.Time) string) template.HTML {
+	chartW := width
 	var peak, total int64
 	for _, s := range ss {
 		for _, v := range s.Values {
@@ -71,7 +74,7 @@ func timeChart(title string, buckets []time.Time, ss []series, label func(time.T
 		return float64(padL) + plotW*float64(i)/float64(n-1)
 	}
 	// X labels: about six.
-	step := max(n/6, 1)
+	step := max(n/(chartW/130), 1)
 	for i := 0; i < n; i += step {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#545468">%s</text>`, x(i), chartH-8, label(buckets[i]))
 	}
@@ -120,13 +123,13 @@ func barChart(title string, labels []string, values []int64) template.HTML {
 	top := niceMax(peak)
 	h := 28*len(labels) + 10
 	var b strings.Builder
-	fmt.Fprintf(&b, `<figure class="chart"><svg viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t">`, chartW/2+80, h, idOf(title))
+	fmt.Fprintf(&b, `<figure class="chart"><svg viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t">`, halfChart, h, idOf(title))
 	var parts []string
 	for i, l := range labels {
 		parts = append(parts, fmt.Sprintf("%s: %d", l, values[i]))
 	}
 	fmt.Fprintf(&b, `<title id="%s-t">%s: %s</title>`, idOf(title), template.HTMLEscapeString(title), template.HTMLEscapeString(strings.Join(parts, ", ")))
-	barW := float64(chartW/2 - 20)
+	barW := float64(halfChart - 130)
 	for i, l := range labels {
 		y := 6 + 28*i
 		w := barW * float64(values[i]) / float64(top)

@@ -127,9 +127,9 @@ func (h *Handler) usagePage(w http.ResponseWriter, r *http.Request) {
 		Routes                                   []routeRow
 	}{
 		Ranges: rangeOptions(3), Range: rng, Total: total, Errors: errs, Limited: lim,
-		RequestsChart: timeChart("Requests per endpoint", buckets, ss, label),
+		RequestsChart: timeChart("Requests per endpoint", wideChart, buckets, ss, label),
 		StatusChart:   barChart("Errors by status", statuses, statusCounts),
-		LimitedChart:  timeChart("Rate-limited requests", buckets, []series{{"429 Rate Limited", limited}}, label),
+		LimitedChart:  timeChart("Rate-limited requests", halfChart, buckets, []series{{"429 Rate Limited", limited}}, label),
 		Routes:        routes,
 	}
 	h.render(w, r, http.StatusOK, "usage", v)
