@@ -1,0 +1,248 @@
+package console
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/sqlite"
+)
+
+type keyCache struct{ added, forgotten []string }
+
+func (c *keyCache) Add(k *brazen.APIKey) { c.added = append(c.added, k.ID) }
+func (c *keyCache) Forget(id string)     { c.forgotten = append(c.forgotten, id) }
+
+type consoleEnv struct {
+	t      *testing.T
+	srv    *httptest.Server
+	store  *sqlite.DB
+	client *http.Client
+	now    time.Time
+	cache  *keyCache
+	ws     string
+}
+
+// newConsole serves the console over a real SQLite store, with one
+// account (ops@example.com) and a client that keeps cookies and does not
+// follow redirects.
+func newConsole(t *testing.T) *consoleEnv {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "brazen.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := db.DefaultWorkspace(t.Context(), "Test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &consoleEnv{t: t, store: db, now: time.Now(), cache: &keyCache{}, ws: ws.ID}
+	h, err := New(Options{Store: db, Keys: e.cache, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return e.now },
+		Instance: Instance{Name: "TEST-01", WorkspaceID: ws.ID, RESTURL: "http://127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	jar, _ := cookiejar.New(nil)
+	e.client = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hash, _ := HashPassword("the right password")
+	if err := db.CreateAdmin(t.Context(), &brazen.Admin{ID: "a1", Email: "ops@example.com", PasswordHash: hash, CreatedAt: e.now}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *consoleEnv) do(method, path string, form url.Values, hdr ...string) (*http.Response, string) {
+	e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+func (e *consoleEnv) login(password string) *http.Response {
+	resp, _ := e.do("POST", "/login", url.Values{"email": {"OPS@example.com"}, "password": {password}, "next": {"/usage"}})
+	return resp
+}
+
+// TestConsoleSessions: pages need a session; a wrong password is refused;
+// a login lands on ?next; the session ends at logout and at expiry; the
+// headers keep pages out of frames and caches.
+func TestConsoleSessions(t *testing.T) {
+	e := newConsole(t)
+	resp, _ := e.do("GET", "/keys", nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fkeys" {
+		t.Errorf("no session: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp := e.login("wrong"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d", resp.StatusCode)
+	}
+	resp = e.login("the right password")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/usage" {
+		t.Fatalf("login: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == cookieName {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Secure {
+		t.Errorf("session cookie %+v (Secure only over TLS)", cookie)
+	}
+	resp, body := e.do("GET", "/keys", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, "ops@example.com") {
+		t.Fatalf("keys with a session: %d", resp.StatusCode)
+	}
+	for h, want := range map[string]string{"Content-Security-Policy": "frame-ancestors 'none'", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"} {
+		if !strings.Contains(resp.Header.Get(h), want) {
+			t.Errorf("%s: %q", h, resp.Header.Get(h))
+		}
+	}
+	if a, _ := e.store.AdminByID(t.Context(), "a1"); a.LastLoginAt.IsZero() {
+		t.Error("the login was not recorded")
+	}
+	// An open redirect is not followed.
+	resp, _ = e.do("POST", "/login", url.Values{"email": {"ops@example.com"}, "password": {"the right password"}, "next": {"//evil.example/x"}})
+	if resp.Header.Get("Location") != "/keys" {
+		t.Errorf("next=//evil.example: redirected to %s", resp.Header.Get("Location"))
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == cookieName {
+			cookie = c // the session logout will end
+		}
+	}
+	// Expiry.
+	e.now = e.now.Add(13 * time.Hour)
+	if resp, _ := e.do("GET", "/keys", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after the session's 12 hours: %d", resp.StatusCode)
+	}
+	e.now = e.now.Add(-13 * time.Hour)
+	// Logout ends it in the store, not only in the browser.
+	if resp, _ := e.do("POST", "/logout", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("logout: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/keys", nil)
+	req.AddCookie(&http.Cookie{Name: cookieName, Value: cookie.Value})
+	if resp, err := e.client.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the old cookie after logout: %v %v", resp.StatusCode, err)
+	}
+}
+
+// TestConsoleLoginLimit: the 11th attempt in 5 minutes from one address
+// is refused with 429, even with the right password.
+func TestConsoleLoginLimit(t *testing.T) {
+	e := newConsole(t)
+	for i := range 10 {
+		if resp := e.login("wrong"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp := e.login("the right password")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("11th attempt: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	e.now = e.now.Add(6 * time.Minute)
+	if resp := e.login("the right password"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after the window: %d", resp.StatusCode)
+	}
+}
+
+// TestConsoleKeys: keys are created with Braze's validation, shown once,
+// cached for the REST API, and deleted; a cross-site post is refused.
+func TestConsoleKeys(t *testing.T) {
+	e := newConsole(t)
+	e.login("the right password")
+	resp, body := e.do("POST", "/keys", url.Values{"name": {"etl"}, "permissions": {"users.track"}, "allowed_ips": {"10.0.0.0/8\nnot-an-ip"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "not-an-ip") || !strings.Contains(body, `value="users.track" checked`) {
+		t.Errorf("a bad allowlist entry: %d (the form must keep what was typed)", resp.StatusCode)
+	}
+	resp, body = e.do("POST", "/keys", url.Values{"name": {"etl"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "at least one permission") {
+		t.Errorf("no permission: %d", resp.StatusCode)
+	}
+	resp, body = e.do("POST", "/keys", url.Values{"name": {"etl"}, "permissions": {"users.track", "messages.send"}, "allowed_ips": {"10.0.0.0/8, 192.0.2.1"}})
+	if resp.StatusCode != http.StatusCreated || len(e.cache.added) != 1 {
+		t.Fatalf("create: %d, cached %v", resp.StatusCode, e.cache.added)
+	}
+	keys, _ := e.store.Keys(t.Context(), e.ws)
+	if len(keys) != 1 || len(keys[0].AllowedIPs) != 2 || strings.Join(keys[0].Permissions, ",") != "users.track,messages.send" {
+		t.Fatalf("stored %+v", keys)
+	}
+	if resp, _ := e.do("POST", "/keys/"+keys[0].ID+"/delete", url.Values{}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site delete: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do("POST", "/keys/"+keys[0].ID+"/delete", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("delete: %d", resp.StatusCode)
+	}
+	if keys, _ := e.store.Keys(t.Context(), e.ws); len(keys) != 0 || len(e.cache.forgotten) != 1 {
+		t.Errorf("after delete: %d keys, forgotten %v", len(keys), e.cache.forgotten)
+	}
+	if resp, _ := e.do("GET", "/keys/nope/delete", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown key: %d", resp.StatusCode)
+	}
+}
+
+// TestConsoleSetupLink: the link makes one account and logs it in; it
+// works once; a weak password or mismatch is refused without using it.
+func TestConsoleSetupLink(t *testing.T) {
+	e := newConsole(t)
+	secret := NewSecret()
+	if err := e.store.CreateConsoleToken(t.Context(), brazen.ConsoleToken{Hash: brazen.HashSecret(secret), Kind: brazen.TokenSetup,
+		CreatedAt: e.now, ExpiresAt: e.now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := e.do("GET", "/setup?token=wrong", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a wrong token: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do("GET", "/setup?token="+secret, nil); resp.StatusCode != 200 {
+		t.Errorf("the link: %d", resp.StatusCode)
+	}
+	form := url.Values{"token": {secret}, "email": {"new@example.com"}, "password": {"short"}, "confirm": {"short"}}
+	if resp, _ := e.do("POST", "/setup", form); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a weak password: %d", resp.StatusCode)
+	}
+	form.Set("password", "a long enough password")
+	form.Set("confirm", "a different password!!")
+	if resp, _ := e.do("POST", "/setup", form); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("passwords that differ: %d", resp.StatusCode)
+	}
+	form.Set("confirm", "a long enough password")
+	if resp, _ := e.do("POST", "/setup", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("setup: %d", resp.StatusCode)
+	}
+	if resp, body := e.do("GET", "/keys", nil); resp.StatusCode != 200 || !strings.Contains(body, "new@example.com") {
+		t.Errorf("logged in after setup: %d", resp.StatusCode)
+	}
+	form.Set("email", "other@example.com")
+	if resp, _ := e.do("POST", "/setup", form); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the link used twice: %d", resp.StatusCode)
+	}
+}
