@@ -98,7 +98,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	defer s.stop(t)
 	var consoleAddr, setupURL string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		log := s.stderr.String()
+		log := s.output()
 		if m := consoleAddrLine.FindStringSubmatch(log); m != nil {
 			consoleAddr = m[1]
 		}
@@ -110,7 +110,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 	if consoleAddr == "" || setupURL == "" {
-		t.Fatalf("no console address or setup link on stderr:\n%s", s.stderr)
+		t.Fatalf("no console address or setup link on stderr:\n%s", s.output())
 	}
 	base := "http://" + consoleAddr
 	// Some data for the pages: a user with an event and a purchase.

@@ -44,7 +44,8 @@ var (
 // server runs `brazen serve` in dir and waits until it listens.
 type server struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer // written by the reader goroutine until read is closed
+	stderr *bytes.Buffer // written by the reader goroutine until read is closed; see output
+	mu     sync.Mutex    // guards stderr while the server runs
 	read   chan struct{}
 	addr   string
 	key    string // the first admin key, if this start printed one
@@ -71,7 +72,9 @@ func serve(t *testing.T, dir string, args ...string) *server {
 		signalled := false
 		for sc.Scan() {
 			line := sc.Text()
+			s.mu.Lock()
 			s.stderr.WriteString(line + "\n")
+			s.mu.Unlock()
 			if m := keyLine.FindStringSubmatch(line); m != nil {
 				s.key = m[1]
 			}
@@ -87,6 +90,13 @@ func serve(t *testing.T, dir string, args ...string) *server {
 		t.Fatalf("the server did not start")
 	}
 	return s
+}
+
+// output is what the server wrote to stderr so far.
+func (s *server) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
 }
 
 func (s *server) stop(t *testing.T) {
