@@ -269,6 +269,28 @@ func TestConsoleInBrowser(t *testing.T) {
 		screenshot(t, ctx, shots, p.name)
 	}
 
+	// Every control of every page has a label a screen reader reads.
+	for _, path := range []string{"/keys", "/keys/new", "/users?by=external_id&q=ada", "/messages", "/usage", "/instance"} {
+		do(t, ctx, chromedp.Navigate(base+path))
+		unlabeled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(
+			'input:not([type=hidden]), select, textarea, button')).filter(function (el) {
+			if (el.tagName === 'BUTTON') return !(el.textContent.trim() || el.getAttribute('aria-label'));
+			return !(el.labels && el.labels.length) && !el.getAttribute('aria-label');
+		}).map(function (el) { return el.outerHTML.slice(0, 80); })`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(unlabeled) > 0 {
+			t.Errorf("%s has controls without a label: %q", path, unlabeled)
+		}
+		if path == "/keys/new" {
+			n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('input:not([type=hidden]), select, textarea, button').length`))
+			if err != nil || n < 130 { // every permission's box, the groups' select-all, name, allowlist, buttons
+				t.Errorf("the label check saw %d controls on %s (%v)", n, path, err)
+			}
+		}
+	}
+
 	// Delete the key, confirming; requests with it then fail.
 	do(t, ctx,
 		chromedp.Navigate(base+"/keys"),
