@@ -37,7 +37,14 @@ type Message struct {
 type Sender struct {
 	host string
 	opts []mail.Option
+	// idle holds connections to the server between messages: a message
+	// sent on an open connection costs MAIL, RCPT, DATA and RSET, not a
+	// dial, a greeting, EHLO, STARTTLS and AUTH.
+	idle chan *mail.Client
 }
+
+// maxIdle bounds the connections kept open between messages.
+const maxIdle = 32
 
 // NewSender parses an SMTP URL: smtp://[user:password@]host[:port] (port
 // 587 by default; STARTTLS if offered, required with ?tls=required) or
@@ -79,7 +86,7 @@ func NewSender(rawURL string, timeout time.Duration) (*Sender, error) {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
 			mail.WithUsername(u.User.Username()), mail.WithPassword(pw))
 	}
-	return &Sender{host: u.Hostname(), opts: opts}, nil
+	return &Sender{host: u.Hostname(), opts: opts, idle: make(chan *mail.Client, maxIdle)}, nil
 }
 
 // Send delivers m. The job's key becomes the Message-ID's local part, so
@@ -118,22 +125,89 @@ func (s *Sender) Send(ctx context.Context, key string, m Message) error {
 	default:
 		msg.SetBodyString(mail.TypeTextPlain, m.Text)
 	}
-	c, err := mail.NewClient(s.host, s.opts...)
+	c, reused, err := s.client(ctx)
 	if err != nil {
-		return channel.Permanentf("SMTP client: %v", err)
+		return classify(ctx, err)
 	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	err = c.Send(msg)
+	if err != nil && reused && connectionLost(err) {
+		// The server closed the idle connection (a timeout, a restart):
+		// the message never reached it. Try once on a new connection.
+		c.Close()
+		if c, err = s.dial(ctx); err != nil {
+			return classify(ctx, err)
 		}
-		var se *mail.SendError
-		if errors.As(err, &se) && !se.IsTemp() && se.Reason == mail.ErrSMTPRcptTo {
-			return channel.Permanentf("%w: %v", ErrHardBounce, err)
-		}
-		if errors.As(err, &se) && !se.IsTemp() && se.Reason != mail.ErrConnCheck && se.Reason != mail.ErrSMTPReset {
-			return channel.Permanentf("%v", err)
-		}
-		return channel.Transientf("%v", err)
+		err = c.Send(msg)
+	}
+	var se *mail.SendError
+	if errors.As(err, &se) && se.Reason == mail.ErrSMTPReset {
+		// The server accepted the message (250 after DATA); only the RSET
+		// that readies the connection for the next one failed. Sending
+		// it again would deliver it twice.
+		c.Close()
+		return nil
+	}
+	if err != nil {
+		c.Close()
+		return classify(ctx, err)
+	}
+	select {
+	case s.idle <- c:
+	default:
+		c.Close()
 	}
 	return nil
+}
+
+// client returns an idle connection, or a new one.
+func (s *Sender) client(ctx context.Context) (c *mail.Client, reused bool, err error) {
+	select {
+	case c := <-s.idle:
+		return c, true, nil
+	default:
+	}
+	c, err = s.dial(ctx)
+	return c, false, err
+}
+
+func (s *Sender) dial(ctx context.Context) (*mail.Client, error) {
+	c, err := mail.NewClient(s.host, s.opts...)
+	if err != nil {
+		return nil, channel.Permanentf("SMTP client: %v", err)
+	}
+	if err := c.DialWithContext(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// connectionLost reports whether a send failed before the server took the
+// message, for want of a live connection.
+func connectionLost(err error) bool {
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		return true
+	}
+	return se.Reason == mail.ErrConnCheck
+}
+
+// classify turns a failed send into a delivery error: a 5xx answer is
+// permanent (a hard bounce when it refuses the recipient); 4xx answers
+// and network errors are transient.
+func classify(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ce *channel.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	var se *mail.SendError
+	if errors.As(err, &se) && !se.IsTemp() && se.Reason == mail.ErrSMTPRcptTo {
+		return channel.Permanentf("%w: %v", ErrHardBounce, err)
+	}
+	if errors.As(err, &se) && !se.IsTemp() && se.Reason != mail.ErrConnCheck && se.Reason != mail.ErrSMTPReset {
+		return channel.Permanentf("%v", err)
+	}
+	return channel.Transientf("%v", err)
 }
