@@ -291,6 +291,17 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 
+	// The keyboard: the first Tab reaches the skip link; Space on a
+	// group's select-all checks the group.
+	do(t, ctx, chromedp.Navigate(base+"/keys/new"), chromedp.WaitVisible(chromedp.CSS(`#name`)), chromedp.KeyEvent("\t"))
+	if first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.textContent.trim()`)); err != nil || first != "Skip to content" {
+		t.Errorf("the first Tab focuses %q (%v), want the skip link", first, err)
+	}
+	do(t, ctx, chromedp.Focus(chromedp.CSS(`fieldset.group:nth-of-type(2) [data-select-all]`)), chromedp.KeyEvent(" "))
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('fieldset.group:nth-of-type(2) input[name=permissions]:checked').length`)); err != nil || n != 6 {
+		t.Errorf("Space on Email's select-all checked %d of its 6 permissions (%v)", n, err)
+	}
+
 	// Delete the key, confirming; requests with it then fail.
 	do(t, ctx,
 		chromedp.Navigate(base+"/keys"),
