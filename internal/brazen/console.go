@@ -58,7 +58,8 @@ type ConsoleStore interface {
 	DeleteConsoleToken(ctx context.Context, h KeyHash) error
 	// ConsumeSetupToken removes a setup token that has not expired and
 	// creates the account in the same transaction, so that one link makes
-	// one account; ENOTFOUND when the token is unknown, used or expired,
+	// one account, and only the first: ENOTFOUND when the token is
+	// unknown, used or expired or when any account exists already,
 	// ECONFLICT when the email is in use (the token is then kept).
 	ConsumeSetupToken(ctx context.Context, h KeyHash, now time.Time, a *Admin) error
 	// DeleteExpiredConsoleTokens removes the tokens expired at now.

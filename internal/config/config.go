@@ -493,8 +493,13 @@ func checkAddr(addr string) error {
 // messages and logs; other values come back as they are. It works on the
 // text, so that a URL too malformed to parse is hidden as well.
 func Redact(s string) string {
-	return userinfoPassword.ReplaceAllString(s, "${1}xxxxx@")
+	s = userinfoPassword.ReplaceAllString(s, "${1}xxxxx@")
+	// Connection strings also take passwords as query parameters (pgx's
+	// password= and sslpassword=).
+	return queryPassword.ReplaceAllString(s, "${1}xxxxx")
 }
+
+var queryPassword = regexp.MustCompile(`(?i)([?&](?:ssl)?password=)[^&#]*`)
 
 var userinfoPassword = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^/]*@`)
 

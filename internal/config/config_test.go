@@ -614,6 +614,10 @@ func TestSettingErrorHidesPassword(t *testing.T) {
 	if got := config.Redact("sqlite:///var/lib/brazen.db"); got != "sqlite:///var/lib/brazen.db" {
 		t.Errorf("Redact changed a URL without a password: %q", got)
 	}
+	got := config.Redact("postgres://brazen@db/brazen?sslmode=require&password=s3cret&sslpassword=k3y&pool_max_conns=8")
+	if want := "postgres://brazen@db/brazen?sslmode=require&password=xxxxx&sslpassword=xxxxx&pool_max_conns=8"; got != want {
+		t.Errorf("Redact(password in the query) = %q, want %q", got, want)
+	}
 }
 
 func TestSendRates(t *testing.T) {

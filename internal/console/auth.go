@@ -29,14 +29,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	next := r.PostFormValue("next")
 	v := view{Title: "Log in", Data: loginData{Next: next, Email: email}}
-	now := h.o.Now()
-	for _, scope := range []string{"login-ip/" + clientAddr(r), "login-email/" + email} {
-		if d := h.logins.Take(scope, 0, loginLimit, now); !d.Allowed {
-			w.Header().Set("Retry-After", strconv.FormatInt(max(d.Reset-now.Unix(), 1), 10))
-			v.Error = "Too many login attempts. Wait a few minutes and try again."
-			h.render(w, r, http.StatusTooManyRequests, "login", v)
-			return
-		}
+	if len(email) > maxEmail || len(password) > MaxPasswordLength {
+		v.Error, v.Data = "The email or password is not right.", loginData{Next: next}
+		h.render(w, r, http.StatusUnauthorized, "login", v)
+		return
+	}
+	if !h.allow(w, r, "login/"+email) {
+		v.Error = "Too many login attempts. Wait a few minutes and try again."
+		h.render(w, r, http.StatusTooManyRequests, "login", v)
+		return
 	}
 	a, err := h.o.Store.AdminByEmail(r.Context(), email)
 	if err != nil && !brazen.IsNotFound(err) {
@@ -65,6 +66,22 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, localPath(next), http.StatusSeeOther)
 }
 
+// maxEmail is the longest email address (RFC 5321's path limit).
+const maxEmail = 254
+
+// allow counts an attempt against the client's address and against key,
+// and sets Retry-After when either is spent.
+func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) bool {
+	now := h.o.Now()
+	for _, k := range []string{"addr/" + addressKey(clientAddr(r)), key} {
+		if ok, until := h.logins.take(k, now); !ok {
+			w.Header().Set("Retry-After", strconv.FormatInt(max(int64(until.Sub(now).Seconds()), 1), 10))
+			return false
+		}
+	}
+	return true
+}
+
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
 		if err := h.o.Store.DeleteConsoleToken(r.Context(), brazen.HashSecret(c.Value)); err != nil {
@@ -91,6 +108,14 @@ func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := setupData{Valid: token != "" && err == nil, Token: token, MinLength: MinPasswordLength}
+	if d.Valid { // a link makes the first account only
+		admins, err := h.o.Store.Admins(r.Context())
+		if err != nil {
+			h.fail(w, r, "error", view{Title: "Unavailable"}, err)
+			return
+		}
+		d.Valid = len(admins) == 0
+	}
 	status := http.StatusOK
 	if !d.Valid {
 		status = http.StatusNotFound
@@ -103,7 +128,21 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	password := r.PostFormValue("password")
 	v := view{Title: "Set up the console", Data: setupData{Valid: true, Token: token, Email: email, MinLength: MinPasswordLength}}
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+	if !h.allow(w, r, "setup") {
+		v.Error = "Too many attempts. Wait a few minutes and try again."
+		h.render(w, r, http.StatusTooManyRequests, "setup", v)
+		return
+	}
+	// The link first: hashing a password costs 19 MiB and tens of
+	// milliseconds, not to be spent on a request without one.
+	if _, err := h.o.Store.ConsoleToken(r.Context(), brazen.HashSecret(token), brazen.TokenSetup, h.o.Now()); brazen.IsNotFound(err) {
+		h.render(w, r, http.StatusNotFound, "setup", view{Title: "Set up the console", Data: setupData{}})
+		return
+	} else if err != nil {
+		h.fail(w, r, "setup", v, err)
+		return
+	}
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > maxEmail {
 		v.Error = "Enter an email address such as you@example.com."
 		h.render(w, r, http.StatusBadRequest, "setup", v)
 		return

@@ -45,7 +45,8 @@ func niceMax(v int64) int64 {
 }
 
 // timeChart draws series over buckets as lines, with the y axis from 0.
-func timeChart(title string, width int, buckets []time.Time, ss []series, label func(time.Time) string) template.HTML {
+// label names the buckets the x axis marks ("" for the others).
+func timeChart(title string, width int, buckets []time.Time, ss []series, label func(i int, t time.Time) string) template.HTML {
 	chartW := width
 	var peak, total int64
 	for _, s := range ss {
@@ -73,10 +74,10 @@ func timeChart(title string, width int, buckets []time.Time, ss []series, label 
 		}
 		return float64(padL) + plotW*float64(i)/float64(n-1)
 	}
-	// X labels: about six.
-	step := max(n/(chartW/130), 1)
-	for i := 0; i < n; i += step {
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#545468">%s</text>`, x(i), chartH-8, label(buckets[i]))
+	for i, t := range buckets {
+		if l := label(i, t); l != "" {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#545468">%s</text>`, x(i), chartH-8, template.HTMLEscapeString(l))
+		}
 	}
 	for si, s := range ss {
 		color := palette[si%len(palette)]

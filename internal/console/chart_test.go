@@ -19,7 +19,7 @@ func TestNiceMax(t *testing.T) {
 func TestCharts(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	html := string(timeChart("Requests", wideChart, []time.Time{t0, t0.Add(time.Minute)},
-		[]series{{"POST /users/track", []int64{3, 5}}, {"<x>", []int64{0, 1}}}, func(t time.Time) string { return t.Format("15:04") }))
+		[]series{{"POST /users/track", []int64{3, 5}}, {"<x>", []int64{0, 1}}}, func(_ int, t time.Time) string { return t.Format("15:04") }))
 	for _, want := range []string{`role="img"`, `<title id="requests-t">Requests: 9 in all over 2 intervals</title>`, "&lt;x&gt;", "<td>5</td>", "10:01"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("time chart lacks %q", want)

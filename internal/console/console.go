@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
-	"github.com/brazenhq/brazen/internal/ratelimit"
 )
 
 //go:embed templates/*.html
@@ -80,16 +79,12 @@ type Handler struct {
 	o       Options
 	mux     *http.ServeMux
 	pages   map[string]*template.Template
-	logins  *ratelimit.Local
+	logins  *attempts
 	handler http.Handler
 }
 
 // cookieName is the session cookie.
 const cookieName = "brazen_console"
-
-// Login attempts are limited per client address and per email, on each
-// node: 10 in 5 minutes.
-var loginLimit = ratelimit.Limit{N: 10, Window: 5 * time.Minute}
 
 // New returns the console handler.
 func New(o Options) (*Handler, error) {
@@ -99,7 +94,7 @@ func New(o Options) (*Handler, error) {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 12 * time.Hour
 	}
-	h := &Handler{o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}, logins: ratelimit.NewLocal(1)}
+	h := &Handler{o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}, logins: newAttempts()}
 	funcs := template.FuncMap{
 		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
@@ -134,7 +129,7 @@ func New(o Options) (*Handler, error) {
 	// Forms post only from the console's own pages: a cross-origin POST
 	// (a forged form on another site) is refused with 403.
 	cop := http.NewCrossOriginProtection()
-	h.handler = securityHeaders(cop.Handler(h.mux))
+	h.handler = securityHeaders(cop.Handler(limitForms(h.mux)))
 	return h, nil
 }
 
@@ -151,6 +146,35 @@ func securityHeaders(next http.Handler) http.Handler {
 		hd.Set("X-Frame-Options", "DENY")
 		if !strings.HasPrefix(r.URL.Path, "/static/") {
 			hd.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Form bodies: URL-encoded only (no multipart, whose files would spill to
+// disk), and small.
+const (
+	maxForm    = 16 << 10
+	maxKeyForm = 256 << 10 // every permission's name, and an allowlist
+)
+
+// limitForms bounds what a POST may send before anything reads it.
+func limitForms(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+				http.Error(w, "forms are sent as application/x-www-form-urlencoded", http.StatusUnsupportedMediaType)
+				return
+			}
+			limit := int64(maxForm)
+			if r.URL.Path == "/keys" {
+				limit = maxKeyForm
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, "the form is too large or malformed", http.StatusRequestEntityTooLarge)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -272,6 +296,16 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, a *brazen
 	if err := h.o.Store.TouchAdminLogin(r.Context(), a.ID, now); err != nil {
 		h.o.Logger.Warn("recording a console login", "admin_id", a.ID, "err", err)
 	}
+	// The browser's previous session ends, and expired ones are swept:
+	// the table holds live sessions only.
+	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		if err := h.o.Store.DeleteConsoleToken(r.Context(), brazen.HashSecret(c.Value)); err != nil {
+			h.o.Logger.Warn("ending the previous console session", "err", err)
+		}
+	}
+	if err := h.o.Store.DeleteExpiredConsoleTokens(r.Context(), now); err != nil {
+		h.o.Logger.Warn("removing expired console sessions", "err", err)
+	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: secret, Path: "/", MaxAge: int(h.o.SessionTTL.Seconds()),
 		HttpOnly: true, Secure: secureRequest(r), SameSite: http.SameSiteStrictMode})
 	return nil
@@ -293,10 +327,17 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// localPath keeps a ?next= redirect on this site.
+// localPath keeps a ?next= redirect on this site: a path of its own, with
+// no scheme or host, nothing a browser would read as another site once it
+// drops tabs and newlines and turns backslashes into slashes.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/keys"
+	const home = "/keys"
+	if strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
 	}
 	return next
 }

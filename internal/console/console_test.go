@@ -139,6 +139,21 @@ func TestConsoleSessions(t *testing.T) {
 			cookie = c // the session logout will end
 		}
 	}
+	for _, next := range []string{"/\t/evil.example", "/\t\\evil.example", "/\\evil.example", "https://evil.example", "/%0a/evil"} {
+		if got := localPath(next); got != "/keys" && next != "/%0a/evil" {
+			t.Errorf("localPath(%q) = %q", next, got)
+		}
+	}
+	if got := localPath("/users?by=email&q=a%40b.c"); got != "/users?by=email&q=a%40b.c" {
+		t.Errorf("a local path with a query: %q", got)
+	}
+	// Forms are small and URL-encoded.
+	if resp, _ := e.do("POST", "/login", url.Values{"email": {strings.Repeat("a", 20<<10)}}); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 20 KB login form: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do("POST", "/login", nil, "Content-Type", "multipart/form-data; boundary=x"); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("a multipart login: %d", resp.StatusCode)
+	}
 	// Expiry.
 	e.now = e.now.Add(13 * time.Hour)
 	if resp, _ := e.do("GET", "/keys", nil); resp.StatusCode != http.StatusSeeOther {
@@ -214,6 +229,9 @@ func TestConsoleKeys(t *testing.T) {
 // works once; a weak password or mismatch is refused without using it.
 func TestConsoleSetupLink(t *testing.T) {
 	e := newConsole(t)
+	if err := e.store.DeleteAdmin(t.Context(), "a1"); err != nil { // a store without accounts
+		t.Fatal(err)
+	}
 	secret := NewSecret()
 	if err := e.store.CreateConsoleToken(t.Context(), brazen.ConsoleToken{Hash: brazen.HashSecret(secret), Kind: brazen.TokenSetup,
 		CreatedAt: e.now, ExpiresAt: e.now.Add(time.Hour)}); err != nil {
@@ -244,5 +262,53 @@ func TestConsoleSetupLink(t *testing.T) {
 	form.Set("email", "other@example.com")
 	if resp, _ := e.do("POST", "/setup", form); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the link used twice: %d", resp.StatusCode)
+	}
+	// Another link made before the account is spent too.
+	other := NewSecret()
+	if err := e.store.CreateConsoleToken(t.Context(), brazen.ConsoleToken{Hash: brazen.HashSecret(other), Kind: brazen.TokenSetup,
+		CreatedAt: e.now, ExpiresAt: e.now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := e.do("GET", "/setup?token="+other, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a second link once an account exists: %d", resp.StatusCode)
+	}
+	form.Set("token", other)
+	if resp, _ := e.do("POST", "/setup", form); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a second link posted once an account exists: %d", resp.StatusCode)
+	}
+}
+
+// TestConsoleUsage: counts fall in the range's buckets; errors and 429s
+// are counted apart; the 7-day axis marks midnights.
+func TestConsoleUsage(t *testing.T) {
+	e := newConsole(t)
+	e.login("the right password")
+	now := e.now.UTC()
+	if err := e.store.AddAPIUsage(t.Context(), []brazen.APIUsage{
+		{Minute: now.Add(-30 * time.Minute).Truncate(time.Minute), Route: "POST /users/track", Status: 201, Count: 7},
+		{Minute: now.Add(-20 * time.Minute).Truncate(time.Minute), Route: "POST /users/track", Status: 429, Count: 2},
+		{Minute: now.Add(-72 * time.Hour).Truncate(time.Minute), Route: "POST /messages/send", Status: 400, Count: 5},
+		{Minute: now.Add(-9 * 24 * time.Hour).Truncate(time.Minute), Route: "POST /messages/send", Status: 201, Count: 100},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stat := func(body, label string) string {
+		i := strings.Index(body, `<span class="label">`+label)
+		j := strings.LastIndex(body[:i], `<span class="n">`)
+		return body[j+len(`<span class="n">`) : strings.Index(body[j:], "</span>")+j]
+	}
+	for _, tt := range []struct{ rng, total, errors, limited string }{
+		{"1h", "9", "2", "2"}, {"24h", "9", "2", "2"}, {"7d", "14", "7", "2"},
+	} {
+		resp, body := e.do("GET", "/usage?range="+tt.rng, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", tt.rng, resp.StatusCode)
+		}
+		if got := [3]string{stat(body, "requests"), stat(body, "errors"), stat(body, "rate-limited")}; got != [3]string{tt.total, tt.errors, tt.limited} {
+			t.Errorf("%s: requests, errors, rate-limited = %v, want %s %s %s", tt.rng, got, tt.total, tt.errors, tt.limited)
+		}
+		if tt.rng == "7d" && strings.Count(body, ">"+now.Format("Jan 2")+"</text>") != 2 {
+			t.Errorf("7d: today's midnight is not marked once on each of the two time axes")
+		}
 	}
 }

@@ -177,11 +177,12 @@ func (h *Handler) messagesPage(w http.ResponseWriter, r *http.Request) {
 	data.Queue = []stat{{counts[brazen.JobPending], "waiting"}, {counts[brazen.JobLeased], "being delivered"},
 		{counts[brazen.JobDone], "delivered jobs"}, {counts[brazen.JobDead], "failed for good"}}
 	const pageSize = 100
-	if data.Events, err = h.o.Store.MessageEvents(r.Context(), f, pageSize); err != nil {
+	if data.Events, err = h.o.Store.MessageEvents(r.Context(), f, pageSize+1); err != nil {
 		h.fail(w, r, "messages", v, err)
 		return
 	}
-	if len(data.Events) == pageSize {
+	if len(data.Events) > pageSize { // one more exists: link to the next page
+		data.Events = data.Events[:pageSize]
 		more := q
 		more.Set("before", strconv.FormatInt(data.Events[pageSize-1].ID, 10))
 		data.More = "/messages?" + more.Encode()

@@ -103,9 +103,16 @@ func (h *Handler) usagePage(w http.ResponseWriter, r *http.Request) {
 	if len(ss) == 0 {
 		ss = []series{{"requests", make([]int64, n)}}
 	}
-	label := func(t time.Time) string { return t.Format("15:04") }
-	if step >= 6*time.Hour {
-		label = func(t time.Time) string { return t.Format("Jan 2") }
+	// The x axis marks every 10 minutes (last hour), every 4 hours (last
+	// day) or each day at midnight UTC (last week).
+	label := func(i int, t time.Time) string {
+		switch {
+		case step == time.Minute && t.Minute()%10 == 0, step == time.Hour && t.Hour()%4 == 0:
+			return t.Format("15:04")
+		case step > time.Hour && t.Hour() == 0:
+			return t.Format("Jan 2")
+		}
+		return ""
 	}
 	var statuses []string
 	var statusCounts []int64

@@ -173,6 +173,19 @@ func (db *DB) ConsumeSetupToken(ctx context.Context, h brazen.KeyHash, now time.
 		if tag.RowsAffected() == 0 {
 			return brazen.Errorf(brazen.ENOTFOUND, "setup token unknown, used or expired")
 		}
+		// A setup link makes the first account only: once one exists, by
+		// a link or by the CLI, every link is spent. The lock keeps two
+		// links used at once on two nodes from both seeing none.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('brazen.admins'))"); err != nil {
+			return err
+		}
+		var admins int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM admins").Scan(&admins); err != nil {
+			return err
+		}
+		if admins > 0 {
+			return brazen.Errorf(brazen.ENOTFOUND, "setup token spent: an account exists")
+		}
 		return insertAdmin(ctx, tx, a)
 	})
 	var be *brazen.Error

@@ -175,6 +175,15 @@ func (db *DB) ConsumeSetupToken(ctx context.Context, h brazen.KeyHash, now time.
 	if n, _ := res.RowsAffected(); n == 0 {
 		return brazen.Errorf(brazen.ENOTFOUND, "setup token unknown, used or expired")
 	}
+	// A setup link makes the first account only: once one exists, by a
+	// link or by the CLI, every link is spent.
+	var admins int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM admins").Scan(&admins); err != nil {
+		return fmt.Errorf("using a setup token: %w", err)
+	}
+	if admins > 0 {
+		return brazen.Errorf(brazen.ENOTFOUND, "setup token spent: an account exists")
+	}
 	if err := insertAdmin(ctx, tx, a); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@
   // Select all / none in a permission group, and keep the box in step.
   document.querySelectorAll("[data-group]").forEach(function (group) {
     var all = group.querySelector("[data-select-all]");
+    all.closest("label").hidden = false; // it needs this script to work
     var boxes = group.querySelectorAll("input[name=permissions]");
     function sync() {
       var n = 0;
@@ -55,9 +56,11 @@
   document.querySelectorAll("[data-validate-ips]").forEach(function (area) {
     var status = document.getElementById(area.getAttribute("aria-describedby").split(" ").pop());
     function check() {
-      var bad = area.value.split(/[\n,]/).map(function (s) { return s.trim(); })
-        .filter(function (s) { return s !== "" && !validEntry(s); });
-      var n = area.value.split(/[\n,]/).filter(function (s) { return s.trim() !== ""; }).length;
+      // Entries are separated as the server separates them: lines,
+      // commas, spaces or tabs.
+      var entries = area.value.split(/[\s,]+/).filter(function (s) { return s !== ""; });
+      var bad = entries.filter(function (s) { return !validEntry(s); });
+      var n = entries.length;
       if (bad.length) {
         area.setAttribute("aria-invalid", "true");
         status.className = "field-status bad";
