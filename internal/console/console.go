@@ -80,6 +80,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	pages   map[string]*template.Template
 	logins  *attempts
+	forms   *sentForms
 	handler http.Handler
 }
 
@@ -94,7 +95,7 @@ func New(o Options) (*Handler, error) {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 12 * time.Hour
 	}
-	h := &Handler{o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}, logins: newAttempts()}
+	h := &Handler{o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}, logins: newAttempts(), forms: newSentForms()}
 	funcs := template.FuncMap{
 		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },

@@ -195,7 +195,7 @@ func TestConsoleLoginLimit(t *testing.T) {
 func TestConsoleKeys(t *testing.T) {
 	e := newConsole(t)
 	e.login("the right password")
-	resp, body := e.do("POST", "/keys", url.Values{"name": {"etl"}, "permissions": {"users.track"}, "allowed_ips": {"10.0.0.0/8\nnot-an-ip"}})
+	resp, body := e.do("POST", "/keys", url.Values{"form_id": {"f1"}, "name": {"etl"}, "permissions": {"users.track"}, "allowed_ips": {"10.0.0.0/8\nnot-an-ip"}})
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "not-an-ip") || !strings.Contains(body, `value="users.track" checked`) {
 		t.Errorf("a bad allowlist entry: %d (the form must keep what was typed)", resp.StatusCode)
 	}
@@ -203,9 +203,14 @@ func TestConsoleKeys(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "at least one permission") {
 		t.Errorf("no permission: %d", resp.StatusCode)
 	}
-	resp, body = e.do("POST", "/keys", url.Values{"name": {"etl"}, "permissions": {"users.track", "messages.send"}, "allowed_ips": {"10.0.0.0/8, 192.0.2.1"}})
+	form := url.Values{"form_id": {"f1"}, "name": {"etl"}, "permissions": {"users.track", "messages.send"}, "allowed_ips": {"10.0.0.0/8, 192.0.2.1"}}
+	resp, body = e.do("POST", "/keys", form)
 	if resp.StatusCode != http.StatusCreated || len(e.cache.added) != 1 {
 		t.Fatalf("create: %d, cached %v", resp.StatusCode, e.cache.added)
+	}
+	// The same form again (a reload) creates nothing.
+	if resp, _ := e.do("POST", "/keys", form); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/keys?done=exists" || len(e.cache.added) != 1 {
+		t.Errorf("the form sent twice: %d %s, %d keys", resp.StatusCode, resp.Header.Get("Location"), len(e.cache.added))
 	}
 	keys, _ := e.store.Keys(t.Context(), e.ws)
 	if len(keys) != 1 || len(keys[0].AllowedIPs) != 2 || strings.Join(keys[0].Permissions, ",") != "users.track,messages.send" {

@@ -61,6 +61,8 @@ func (h *Handler) keysPage(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Query().Get("done") {
 	case "deleted":
 		v.Flash = "The API key was deleted. Requests with it are refused."
+	case "exists":
+		v.Flash = "That form was sent already: the key it created is listed below. Its secret was shown once."
 	}
 	v.Data = struct{ Keys []keyRow }{rows}
 	h.render(w, r, http.StatusOK, "keys", v)
@@ -77,13 +79,17 @@ type permGroup struct {
 }
 
 type keyForm struct {
+	FormID     string // makes a resubmitted form (reload, Back) create nothing
 	Name       string
 	AllowedIPs string
 	Groups     []permGroup
 }
 
-func newKeyForm(name, ips string, checked []string) keyForm {
-	f := keyForm{Name: name, AllowedIPs: ips}
+func newKeyForm(formID, name, ips string, checked []string) keyForm {
+	if formID == "" {
+		formID = NewSecret()
+	}
+	f := keyForm{FormID: formID, Name: name, AllowedIPs: ips}
 	for _, g := range auth.Groups {
 		pg := permGroup{Name: g.Name}
 		for _, p := range g.Permissions {
@@ -95,7 +101,7 @@ func newKeyForm(name, ips string, checked []string) keyForm {
 }
 
 func (h *Handler) newKeyPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "key_new", view{Title: "Create New API Key", Nav: "keys", Data: newKeyForm("", "", nil)})
+	h.render(w, r, http.StatusOK, "key_new", view{Title: "Create New API Key", Nav: "keys", Data: newKeyForm("", "", "", nil)})
 }
 
 // splitIPs reads the allowlist field: entries separated by lines, commas
@@ -106,16 +112,22 @@ func splitIPs(s string) []string {
 
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, "key_new", view{Title: "Create New API Key", Nav: "keys", Data: newKeyForm("", "", nil)},
+		h.fail(w, r, "key_new", view{Title: "Create New API Key", Nav: "keys", Data: newKeyForm("", "", "", nil)},
 			&brazen.Error{Code: brazen.EINVALID, Message: "The form could not be read"})
 		return
 	}
-	name, ips, perms := r.PostForm.Get("name"), r.PostForm.Get("allowed_ips"), r.PostForm["permissions"]
-	v := view{Title: "Create New API Key", Nav: "keys", Data: newKeyForm(name, ips, perms)}
+	name, ips, perms, formID := r.PostForm.Get("name"), r.PostForm.Get("allowed_ips"), r.PostForm["permissions"], r.PostForm.Get("form_id")
+	v := view{Title: "Create New API Key", Nav: "keys", Data: newKeyForm(formID, name, ips, perms)}
 	k, secret, err := auth.NewAPIKey(auth.KeyRequest{WorkspaceID: h.o.Instance.WorkspaceID, Name: name,
 		Permissions: perms, AllowedIPs: splitIPs(ips)}, h.o.Now())
 	if err != nil {
-		h.fail(w, r, "key_new", v, err)
+		h.fail(w, r, "key_new", v, err) // the form comes back with its id: corrected, it may be sent again
+		return
+	}
+	if formID != "" && !h.forms.take(formID, h.o.Now()) {
+		// This form made a key already (a reload of the result page): the
+		// key is listed, and its secret is not shown again.
+		http.Redirect(w, r, "/keys?done=exists", http.StatusSeeOther)
 		return
 	}
 	if err := h.o.Store.CreateKey(r.Context(), k); err != nil {

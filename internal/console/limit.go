@@ -72,3 +72,36 @@ func addressKey(addr string) string {
 	p, _ := ip.Prefix(64)
 	return p.String()
 }
+
+// sentForms remembers, for an hour, the ids of key forms already sent, so
+// that a reload of the page a POST answered does not create a second key.
+// It is per node: a resubmission reaching another node creates one.
+type sentForms struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+const formMemory = time.Hour
+
+func newSentForms() *sentForms { return &sentForms{m: map[string]time.Time{}} }
+
+// take reports whether id is new, and remembers it.
+func (f *sentForms) take(id string, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.m) >= maxTracked {
+		for k, at := range f.m {
+			if now.Sub(at) >= formMemory {
+				delete(f.m, k)
+			}
+		}
+	}
+	if at, ok := f.m[id]; ok && now.Sub(at) < formMemory {
+		return false
+	}
+	if len(f.m) >= maxTracked {
+		return true // full of live ids: better a possible duplicate than a refusal
+	}
+	f.m[id] = now
+	return true
+}
