@@ -197,6 +197,7 @@ type view struct {
 	Flash    string
 	Error    string
 	Details  []string
+	Field    string // the form field the error is about, marked aria-invalid
 	Data     any
 }
 

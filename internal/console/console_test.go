@@ -199,6 +199,9 @@ func TestConsoleKeys(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "not-an-ip") || !strings.Contains(body, `value="users.track" checked`) {
 		t.Errorf("a bad allowlist entry: %d (the form must keep what was typed)", resp.StatusCode)
 	}
+	if !strings.Contains(body, `aria-describedby="ips-hint ips-status form-error" aria-invalid="true"`) {
+		t.Error("the allowlist field is not marked invalid and tied to the error")
+	}
 	resp, body = e.do("POST", "/keys", url.Values{"name": {"etl"}})
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "at least one permission") {
 		t.Errorf("no permission: %d", resp.StatusCode)

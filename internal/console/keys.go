@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazen"
@@ -121,6 +122,15 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 	k, secret, err := auth.NewAPIKey(auth.KeyRequest{WorkspaceID: h.o.Instance.WorkspaceID, Name: name,
 		Permissions: perms, AllowedIPs: splitIPs(ips)}, h.o.Now())
 	if err != nil {
+		// Which field the error is about, in the order NewAPIKey checks.
+		switch {
+		case strings.TrimSpace(name) == "" || utf8.RuneCountInString(strings.TrimSpace(name)) > auth.MaxKeyNameLength:
+			v.Field = "name"
+		case len(perms) == 0:
+			v.Field = "permissions"
+		default:
+			v.Field = "allowed_ips"
+		}
 		h.fail(w, r, "key_new", v, err) // the form comes back with its id: corrected, it may be sent again
 		return
 	}
