@@ -184,40 +184,72 @@ func (db *DB) CompleteJob(ctx context.Context, worker string, id int64) error {
 }
 
 // CompleteJobs marks the jobs leased to worker among ids done, and records
-// their outcomes, in one transaction.
+// their outcomes, in one transaction of three statements whatever the
+// number of jobs: the update (returning what it changed), the events, and
+// the day counters.
 func (db *DB) CompleteJobs(ctx context.Context, worker string, ids []int64) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	idList, _ := json.Marshal(ids) // int64s always marshal
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ? AND state = 'leased' AND worker = ?
-		RETURNING dispatch_id, channel, braze_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer stmt.Close()
 	now := time.Now()
-	var missed []int64
-	events := make([]brazen.MessageEvent, 0, len(ids))
-	for _, id := range ids {
-		e := brazen.MessageEvent{At: now}
-		err := stmt.QueryRowContext(ctx, millis(now), id, worker).Scan(&e.DispatchID, &e.Channel, &e.BrazeID)
-		if errors.Is(err, sql.ErrNoRows) {
-			missed = append(missed, id)
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("completing job %d: %w", id, err)
-		}
-		e.Outcome = brazen.AcceptedOutcome(e.Channel)
-		events = append(events, e)
+	rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'done', updated_at = ?
+		WHERE id IN (SELECT value FROM json_each(?)) AND state = 'leased' AND worker = ?
+		RETURNING id, dispatch_id, channel`, millis(now), string(idList), worker)
+	if err != nil {
+		return nil, fmt.Errorf("completing jobs: %w", err)
 	}
-	if err := recordEvents(ctx, tx, events); err != nil {
-		return nil, err
+	done := make(map[int64]bool, len(ids))
+	type statKey struct{ dispatch, channel string }
+	counts := map[statKey]int64{}
+	for rows.Next() {
+		var id int64
+		var k statKey
+		if err := rows.Scan(&id, &k.dispatch, &k.channel); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("completing jobs: %w", err)
+		}
+		done[id] = true
+		counts[k]++
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("completing jobs: %w", err)
+	}
+	var missed []int64
+	for _, id := range ids {
+		if !done[id] {
+			missed = append(missed, id)
+		}
+	}
+	if len(done) == 0 {
+		return missed, nil
+	}
+	doneList := make([]int64, 0, len(done))
+	for id := range done {
+		doneList = append(doneList, id)
+	}
+	slices.Sort(doneList) // the events in job order
+	doneJSON, _ := json.Marshal(doneList)
+	delivered, _ := json.Marshal(brazen.DeliveredChannels)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO message_events (at, dispatch_id, channel, braze_id, outcome)
+		SELECT ?, j.dispatch_id, j.channel, j.braze_id,
+			CASE WHEN j.channel IN (SELECT value FROM json_each(?)) THEN '`+brazen.OutcomeDelivered+`' ELSE '`+brazen.OutcomeSent+`' END
+		FROM json_each(?) AS d JOIN jobs AS j ON j.id = d.value ORDER BY d.key`,
+		millis(now), string(delivered), string(doneJSON)); err != nil {
+		return nil, fmt.Errorf("recording deliveries: %w", err)
+	}
+	day := now.UTC().Format(dayFormat)
+	for k, n := range counts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO message_stats (dispatch_id, channel, outcome, day, count) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (dispatch_id, channel, outcome, day) DO UPDATE SET count = count + excluded.count`,
+			k.dispatch, k.channel, brazen.AcceptedOutcome(k.channel), day, n); err != nil {
+			return nil, fmt.Errorf("counting deliveries: %w", err)
+		}
 	}
 	return missed, tx.Commit()
 }
