@@ -6,6 +6,9 @@ package channel
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,3 +63,21 @@ func RetryAfter(err error) time.Duration {
 // answers for a device token it no longer accepts (uninstalled app,
 // token for another app); the token is then removed from the profile.
 var ErrInvalidToken = errors.New("the push service no longer accepts this device token")
+
+// maxRetryAfter caps the pause a provider may ask for.
+const maxRetryAfter = time.Hour
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP
+// date (RFC 9110), at most an hour; 0 if absent or unreadable.
+func ParseRetryAfter(h string) time.Duration {
+	h = strings.TrimSpace(h)
+	if n, err := strconv.Atoi(h); err == nil && n > 0 {
+		return min(time.Duration(n)*time.Second, maxRetryAfter)
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := time.Until(t); d > 0 {
+			return min(d.Round(time.Second), maxRetryAfter)
+		}
+	}
+	return 0
+}

@@ -253,7 +253,7 @@ func (c *Client) Send(ctx context.Context, n Notification) error {
 		c.renew(jwt)
 		return channel.Transientf("APNs %d %s: renewed the provider token", code, reason)
 	case code == http.StatusTooManyRequests || code >= 500:
-		return &channel.Error{Err: fmt.Errorf("APNs %d %s", code, reason), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+		return &channel.Error{Err: fmt.Errorf("APNs %d %s", code, reason), RetryAfter: channel.ParseRetryAfter(resp.Header.Get("Retry-After"))}
 	default:
 		return channel.Permanentf("APNs %d %s", code, reason)
 	}
@@ -328,19 +328,4 @@ func isHex(s string) bool {
 		}
 	}
 	return true
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date,
-// capped at an hour.
-func retryAfter(h string) time.Duration {
-	h = strings.TrimSpace(h)
-	if n, err := strconv.Atoi(h); err == nil && n > 0 {
-		return min(time.Duration(n)*time.Second, time.Hour)
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if d := time.Until(t); d > 0 {
-			return min(d.Round(time.Second), time.Hour)
-		}
-	}
-	return 0
 }

@@ -306,7 +306,7 @@ func classify(code int, body []byte, retryAfterHeader string) error {
 	case code == http.StatusUnauthorized:
 		return channel.Transientf("%s (the access token was refused; a new one will be fetched)", desc)
 	case code == http.StatusTooManyRequests || code >= 500:
-		return &channel.Error{Err: errors.New(desc), RetryAfter: retryAfter(retryAfterHeader)}
+		return &channel.Error{Err: errors.New(desc), RetryAfter: channel.ParseRetryAfter(retryAfterHeader)}
 	default:
 		return channel.Permanentf("%s", desc)
 	}
@@ -394,7 +394,7 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Duration, error) 
 		return "", 0, channel.Transientf("FCM token endpoint: no access_token in the answer")
 	case code == http.StatusTooManyRequests || code >= 500:
 		return "", 0, &channel.Error{Err: fmt.Errorf("FCM token endpoint: HTTP %d %s", code, answer.Error),
-			RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+			RetryAfter: channel.ParseRetryAfter(resp.Header.Get("Retry-After"))}
 	default:
 		return "", 0, channel.Permanentf("FCM: the token endpoint refused the service account credentials of %s: HTTP %d %s %s",
 			c.creds.ClientEmail, code, answer.Error, answer.ErrorDescription)
@@ -425,19 +425,4 @@ func (c *Client) assertion() (string, error) {
 		return "", err
 	}
 	return signing + "." + enc.EncodeToString(sig), nil
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date,
-// capped at an hour.
-func retryAfter(h string) time.Duration {
-	h = strings.TrimSpace(h)
-	if n, err := strconv.Atoi(h); err == nil && n > 0 {
-		return min(time.Duration(n)*time.Second, time.Hour)
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if d := time.Until(t); d > 0 {
-			return min(d.Round(time.Second), time.Hour)
-		}
-	}
-	return 0
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -91,7 +90,7 @@ func (s *Sender) Send(ctx context.Context, key string, r Request) error {
 	case code >= 200 && code < 300:
 		return nil
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		return &channel.Error{Err: fmt.Errorf("HTTP %d from %s", code, req.URL.Host), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+		return &channel.Error{Err: fmt.Errorf("HTTP %d from %s", code, req.URL.Host), RetryAfter: channel.ParseRetryAfter(resp.Header.Get("Retry-After"))}
 	default:
 		return channel.Permanentf("HTTP %d from %s", code, req.URL.Host)
 	}
@@ -104,13 +103,4 @@ func inferContentType(body string) string {
 		return "application/json"
 	}
 	return "application/x-www-form-urlencoded"
-}
-
-// retryAfter reads a Retry-After header given in seconds (dates are rare
-// from webhook receivers and are ignored).
-func retryAfter(h string) time.Duration {
-	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n > 0 {
-		return min(time.Duration(n)*time.Second, time.Hour)
-	}
-	return 0
 }
