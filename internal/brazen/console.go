@@ -82,8 +82,10 @@ type UsageStore interface {
 	// AddAPIUsage adds counts, in one transaction.
 	AddAPIUsage(ctx context.Context, counts []APIUsage) error
 	// APIUsageSince returns the counts of the minutes from since on,
-	// oldest first.
-	APIUsageSince(ctx context.Context, since time.Time) ([]APIUsage, error)
+	// summed by bucket (a whole number of minutes, measured from the Unix
+	// epoch; Minute is then the bucket's start), oldest first, then by
+	// route and status. A bucket under a minute counts as one minute.
+	APIUsageSince(ctx context.Context, since time.Time, bucket time.Duration) ([]APIUsage, error)
 	// DeleteAPIUsageBefore removes the counts of the minutes before t.
 	DeleteAPIUsageBefore(ctx context.Context, t time.Time) error
 }

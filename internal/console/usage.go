@@ -31,7 +31,7 @@ func (h *Handler) usagePage(w http.ResponseWriter, r *http.Request) {
 	now := h.o.Now().UTC()
 	end := now.Truncate(step).Add(step)
 	start := end.Add(-d)
-	counts, err := h.o.Store.APIUsageSince(r.Context(), start)
+	counts, err := h.o.Store.APIUsageSince(r.Context(), start, step)
 	v := view{Title: "API Usage", Nav: "usage"}
 	if err != nil {
 		h.fail(w, r, "usage", v, err)

@@ -225,10 +225,11 @@ func (db *DB) AddAPIUsage(ctx context.Context, counts []brazen.APIUsage) error {
 	return nil
 }
 
-// APIUsageSince returns the counts of the minutes from since on, oldest
-// first (then by route and status).
-func (db *DB) APIUsageSince(ctx context.Context, since time.Time) ([]brazen.APIUsage, error) {
-	rows, err := db.pool.Query(ctx, "SELECT minute, route, status, count FROM api_usage WHERE minute >= $1 ORDER BY minute, route, status", millis(since))
+// APIUsageSince returns the counts of the minutes from since on, summed
+// by bucket in the database, oldest first (then by route and status).
+func (db *DB) APIUsageSince(ctx context.Context, since time.Time, bucket time.Duration) ([]brazen.APIUsage, error) {
+	rows, err := db.pool.Query(ctx, `SELECT minute / $1 * $1, route, status, sum(count)::bigint FROM api_usage WHERE minute >= $2
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, max(bucket, time.Minute).Milliseconds(), millis(since))
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("reading API usage: %w", err))
 	}

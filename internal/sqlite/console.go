@@ -220,16 +220,17 @@ func (db *DB) AddAPIUsage(ctx context.Context, counts []brazen.APIUsage) error {
 	return tx.Commit()
 }
 
-// APIUsageSince returns the counts of the minutes from since on, oldest
-// first (then by route and status).
-func (db *DB) APIUsageSince(ctx context.Context, since time.Time) ([]brazen.APIUsage, error) {
+// APIUsageSince returns the counts of the minutes from since on, summed
+// by bucket in the database, oldest first (then by route and status).
+func (db *DB) APIUsageSince(ctx context.Context, since time.Time, bucket time.Duration) ([]brazen.APIUsage, error) {
 	return queryAll(ctx, db.read, func(s scanner) (brazen.APIUsage, error) {
 		var u brazen.APIUsage
 		var minute sql.NullInt64
 		err := s.Scan(&minute, &u.Route, &u.Status, &u.Count)
 		u.Minute = fromMillis(minute)
 		return u, err
-	}, "SELECT minute, route, status, count FROM api_usage WHERE minute >= ? ORDER BY minute, route, status", millis(since))
+	}, `SELECT minute / ?1 * ?1 AS b, route, status, sum(count) FROM api_usage WHERE minute >= ?2
+		GROUP BY b, route, status ORDER BY b, route, status`, max(bucket, time.Minute).Milliseconds(), millis(since))
 }
 
 // DeleteAPIUsageBefore removes the counts of the minutes before t.

@@ -31,6 +31,7 @@ var usageTests = []storeTest{
 	{"AddTwiceSums", testUsageAddTwice},
 	{"SinceAndDelete", testUsageSinceAndDelete},
 	{"Concurrent", testUsageConcurrent},
+	{"Buckets", testUsageBuckets},
 }
 
 // A placeholder PHC string: the store keeps it as it is.
@@ -419,7 +420,7 @@ func addUsage(t *testing.T, s brazen.Store, counts ...brazen.APIUsage) {
 // first; the order within a minute is left open.
 func usageSince(t *testing.T, s brazen.Store, since time.Time) []brazen.APIUsage {
 	t.Helper()
-	got, err := s.APIUsageSince(t.Context(), since)
+	got, err := s.APIUsageSince(t.Context(), since, time.Minute)
 	if err != nil {
 		t.Fatalf("APIUsageSince(%v): %v", since, err)
 	}
@@ -537,5 +538,34 @@ func testUsageConcurrent(t *testing.T, s brazen.Store) {
 	}
 	if diff := cmp.Diff(want, usageSince(t, s, minute(0)), cmpOpts, sortUsage); diff != "" {
 		t.Errorf("counts after concurrent AddAPIUsage (-want +got):\n%s", diff)
+	}
+}
+
+// testUsageBuckets: counts are summed by bucket, measured from the Unix
+// epoch, in the store.
+func testUsageBuckets(t *testing.T, s brazen.Store) {
+	hour := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	addUsage(t, s,
+		brazen.APIUsage{Minute: hour.Add(-time.Minute), Route: routeTrack, Status: 201, Count: 1},
+		brazen.APIUsage{Minute: hour, Route: routeTrack, Status: 201, Count: 2},
+		brazen.APIUsage{Minute: hour.Add(59 * time.Minute), Route: routeTrack, Status: 201, Count: 3},
+		brazen.APIUsage{Minute: hour.Add(30 * time.Minute), Route: routeTrack, Status: 429, Count: 4},
+		brazen.APIUsage{Minute: hour.Add(61 * time.Minute), Route: routeTrack, Status: 201, Count: 5},
+	)
+	got, err := s.APIUsageSince(t.Context(), hour.Add(-time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []brazen.APIUsage{
+		{Minute: hour.Add(-time.Hour), Route: routeTrack, Status: 201, Count: 1},
+		{Minute: hour, Route: routeTrack, Status: 201, Count: 5},
+		{Minute: hour, Route: routeTrack, Status: 429, Count: 4},
+		{Minute: hour.Add(time.Hour), Route: routeTrack, Status: 201, Count: 5},
+	}
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+		t.Errorf("APIUsageSince(by the hour) (-want +got):\n%s", diff)
+	}
+	if got, _ := s.APIUsageSince(t.Context(), hour, 0); len(got) != 4 {
+		t.Errorf("a bucket under a minute: %d rows, want the 4 minutes from the hour on", len(got))
 	}
 }

@@ -37,7 +37,7 @@ func TestRecorder(t *testing.T) {
 	if err := r.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	got, err := db.APIUsageSince(t.Context(), t0.Add(-time.Hour))
+	got, err := db.APIUsageSince(t.Context(), t0.Add(-time.Hour), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
