@@ -268,6 +268,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		screenshot(t, ctx, shots, p.name)
 	}
+	// The recent sends, with their counters: one webhook delivered.
+	do(t, ctx, chromedp.Navigate(base+"/messages"))
+	if sends := textOf(t, ctx, `section.card table`); !strings.Contains(sends, "webhook") || !strings.Contains(sends, "1") {
+		t.Errorf("recent sends:\n%s", sends)
+	}
 
 	// Every control of every page has a label a screen reader reads.
 	for _, path := range []string{"/keys", "/keys/new", "/users?by=external_id&q=ada", "/messages", "/usage", "/instance"} {

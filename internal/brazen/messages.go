@@ -83,6 +83,8 @@ type MessageStore interface {
 	// CreateDispatch records a dispatch (a dispatch id stored already is
 	// left as it is).
 	CreateDispatch(ctx context.Context, d Dispatch) error
+	// Dispatches lists up to limit dispatches, newest first.
+	Dispatches(ctx context.Context, limit int) ([]Dispatch, error)
 	// RecordMessageEvents stores events and counts them, in one
 	// transaction; At zero means now.
 	RecordMessageEvents(ctx context.Context, events []MessageEvent) error

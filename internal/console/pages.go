@@ -143,7 +143,7 @@ type stat struct {
 func (h *Handler) messagesPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	since, d := rangeOf(q.Get("since"), "24h")
-	f := brazen.MessageEventFilter{Channel: q.Get("channel"), Outcome: q.Get("outcome"), Since: h.o.Now().Add(-d)}
+	f := brazen.MessageEventFilter{Channel: q.Get("channel"), Outcome: q.Get("outcome"), DispatchID: q.Get("dispatch"), Since: h.o.Now().Add(-d)}
 	data := struct {
 		Queue                   []stat
 		Channels, Outcomes      []string
@@ -151,7 +151,9 @@ func (h *Handler) messagesPage(w http.ResponseWriter, r *http.Request) {
 		Channel, Outcome, Since string
 		Events                  []brazen.MessageEvent
 		More                    string
-	}{Channels: config.SendChannels, Outcomes: brazen.Outcomes, Ranges: rangeOptions(4), Channel: f.Channel, Outcome: f.Outcome, Since: since}
+		Sends                   []sendRow
+		Dispatch                string
+	}{Dispatch: f.DispatchID, Channels: config.SendChannels, Outcomes: brazen.Outcomes, Ranges: rangeOptions(4), Channel: f.Channel, Outcome: f.Outcome, Since: since}
 	v := view{Title: "Message Activity", Nav: "messages", Data: &data}
 	if f.Channel != "" && !slices.Contains(config.SendChannels, f.Channel) {
 		v.Error = "Choose a channel from the list."
@@ -176,6 +178,10 @@ func (h *Handler) messagesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Queue = []stat{{counts[brazen.JobPending], "waiting"}, {counts[brazen.JobLeased], "being delivered"},
 		{counts[brazen.JobDone], "delivered jobs"}, {counts[brazen.JobDead], "failed for good"}}
+	if data.Sends, err = h.recentSends(r); err != nil {
+		h.fail(w, r, "messages", v, err)
+		return
+	}
 	const pageSize = 100
 	if data.Events, err = h.o.Store.MessageEvents(r.Context(), f, pageSize+1); err != nil {
 		h.fail(w, r, "messages", v, err)
@@ -192,6 +198,42 @@ func (h *Handler) messagesPage(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadRequest
 	}
 	h.render(w, r, status, "messages", v)
+}
+
+// sendRow is one recent dispatch with its outcome counts.
+type sendRow struct {
+	brazen.Dispatch
+	Channels string
+	Counts   []int64 // by brazen.Outcomes
+}
+
+// recentSends are the newest dispatches, each with its counters.
+func (h *Handler) recentSends(r *http.Request) ([]sendRow, error) {
+	ds, err := h.o.Store.Dispatches(r.Context(), 10)
+	if err != nil {
+		return nil, err
+	}
+	var rows []sendRow
+	for _, d := range ds {
+		stats, err := h.o.Store.MessageStats(r.Context(), d.ID, "", "", d.CreatedAt)
+		if err != nil {
+			return nil, err
+		}
+		row := sendRow{Dispatch: d, Counts: make([]int64, len(brazen.Outcomes))}
+		var channels []string
+		for _, s := range stats {
+			if i := slices.Index(brazen.Outcomes, s.Outcome); i >= 0 {
+				row.Counts[i] += s.Count
+			}
+			if !slices.Contains(channels, s.Channel) {
+				channels = append(channels, s.Channel)
+			}
+		}
+		slices.Sort(channels)
+		row.Channels = strings.Join(channels, ", ")
+		rows = append(rows, row)
+	}
+	return rows, nil
 }
 
 func (h *Handler) instancePage(w http.ResponseWriter, r *http.Request) {

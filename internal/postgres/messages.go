@@ -39,6 +39,29 @@ func (db *DB) CreateDispatch(ctx context.Context, d brazen.Dispatch) error {
 	return nil
 }
 
+// Dispatches lists dispatches, newest first.
+func (db *DB) Dispatches(ctx context.Context, limit int) ([]brazen.Dispatch, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT dispatch_id, campaign_id, send_id, created_at FROM dispatches
+		ORDER BY created_at DESC, dispatch_id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("listing dispatches: %w", err))
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (brazen.Dispatch, error) {
+		var d brazen.Dispatch
+		var created int64
+		err := row.Scan(&d.ID, &d.CampaignID, &d.SendID, &created)
+		d.CreatedAt = fromMillis(&created)
+		return d, err
+	})
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("listing dispatches: %w", err))
+	}
+	return out, nil
+}
+
 // RecordMessageEvents stores and counts events in one statement.
 func (db *DB) RecordMessageEvents(ctx context.Context, events []brazen.MessageEvent) error {
 	if len(events) == 0 {

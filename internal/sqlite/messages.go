@@ -27,6 +27,30 @@ func (db *DB) CreateDispatch(ctx context.Context, d brazen.Dispatch) error {
 	return nil
 }
 
+// Dispatches lists dispatches, newest first.
+func (db *DB) Dispatches(ctx context.Context, limit int) ([]brazen.Dispatch, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT dispatch_id, campaign_id, send_id, created_at FROM dispatches
+		ORDER BY created_at DESC, dispatch_id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing dispatches: %w", err)
+	}
+	defer rows.Close()
+	var out []brazen.Dispatch
+	for rows.Next() {
+		var d brazen.Dispatch
+		var created sql.NullInt64
+		if err := rows.Scan(&d.ID, &d.CampaignID, &d.SendID, &created); err != nil {
+			return nil, fmt.Errorf("listing dispatches: %w", err)
+		}
+		d.CreatedAt = fromMillis(created)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
 // RecordMessageEvents stores and counts events in one transaction.
 func (db *DB) RecordMessageEvents(ctx context.Context, events []brazen.MessageEvent) error {
 	if len(events) == 0 {

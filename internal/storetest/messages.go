@@ -13,6 +13,7 @@ var messageTests = []storeTest{
 	{"OutcomesOfJobs", testJobOutcomes},
 	{"RecordAndList", testMessageEvents},
 	{"StatsBySend", testMessageStatsBySend},
+	{"Dispatches", testDispatches},
 	{"ConcurrentCounters", testConcurrentCounters},
 	{"SendIDs", testSendIDs},
 }
@@ -215,5 +216,25 @@ func testSendIDs(t *testing.T, s brazen.Store) {
 	wantCode(t, "one over the quota", s.CreateSendID(ctx, "c", "over", now.Add(time.Hour)), brazen.ERATELIMITED)
 	if err := s.CreateSendID(ctx, "c", "tomorrow", now.Add(25*time.Hour)); err != nil {
 		t.Errorf("a day later: %v", err)
+	}
+}
+
+// testDispatches: dispatches are listed newest first, up to the limit.
+func testDispatches(t *testing.T, s brazen.Store) {
+	ctx := t.Context()
+	for i, id := range []string{"d1", "d2", "d3"} {
+		if err := s.CreateDispatch(ctx, brazen.Dispatch{ID: id, CampaignID: "c", SendID: "s" + id, CreatedAt: base.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Dispatches(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "d3" || got[1].ID != "d2" || got[0].SendID != "sd3" || !got[0].CreatedAt.Equal(base.Add(2*time.Minute)) {
+		t.Errorf("Dispatches(2) = %+v", got)
+	}
+	if got, _ := s.Dispatches(ctx, 0); len(got) != 0 {
+		t.Errorf("Dispatches(0) = %+v", got)
 	}
 }
