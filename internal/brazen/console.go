@@ -59,8 +59,8 @@ type ConsoleStore interface {
 	// ConsumeSetupToken removes a setup token that has not expired and
 	// creates the account in the same transaction, so that one link makes
 	// one account, and only the first: ENOTFOUND when the token is
-	// unknown, used or expired or when any account exists already,
-	// ECONFLICT when the email is in use (the token is then kept).
+	// unknown, used or expired or when any account exists already (the
+	// token is then kept, and useless).
 	ConsumeSetupToken(ctx context.Context, h KeyHash, now time.Time, a *Admin) error
 	// DeleteExpiredConsoleTokens removes the tokens expired at now.
 	DeleteExpiredConsoleTokens(ctx context.Context, now time.Time) error

@@ -168,10 +168,6 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	case brazen.IsNotFound(err):
 		h.render(w, r, http.StatusNotFound, "setup", view{Title: "Set up the console", Data: setupData{}})
 		return
-	case brazen.ErrorCode(err) == brazen.ECONFLICT:
-		v.Error = "An account with this email exists already."
-		h.render(w, r, http.StatusConflict, "setup", v)
-		return
 	case err != nil:
 		h.fail(w, r, "setup", v, err)
 		return

@@ -7,13 +7,13 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/sqlite"
+	"github.com/brazenhq/brazen/internal/sqlite/sqlitetest"
 )
 
 type keyCache struct{ added, forgotten []string }
@@ -36,14 +36,7 @@ type consoleEnv struct {
 // follow redirects.
 func newConsole(t *testing.T) *consoleEnv {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "brazen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	ws, _, err := db.DefaultWorkspace(t.Context(), "Test")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,21 +16,10 @@ import (
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/channel/webhook"
 	"github.com/brazenhq/brazen/internal/ratelimit"
-	"github.com/brazenhq/brazen/internal/sqlite"
+	"github.com/brazenhq/brazen/internal/sqlite/sqlitetest"
 )
 
-func jobStore(t *testing.T) brazen.JobStore {
-	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "brazen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
+func jobStore(t *testing.T) brazen.JobStore { return sqlitetest.Open(t) }
 
 // receiver is a webhook endpoint that fails the first failures requests
 // with 503 and counts deliveries by idempotency key.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,23 +15,13 @@ import (
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/sqlite"
+	"github.com/brazenhq/brazen/internal/sqlite/sqlitetest"
 )
 
 // The nodes of these tests are Clusters on one real SQLite store, synced by
 // calling sync with the same explicit times their requests carry.
 
-func openStore(t testing.TB) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "brazen.db"))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return db
-}
+func openStore(t testing.TB) *sqlite.DB { return sqlitetest.Open(t) }
 
 // future is a day boundary two days ahead: the store may delete windows that
 // ended by the real clock, so the tests' windows are all in the future.

@@ -2,25 +2,17 @@ package usage
 
 import (
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/brazenhq/brazen/internal/sqlite"
+	"github.com/brazenhq/brazen/internal/sqlite/sqlitetest"
 )
 
 // TestRecorder: REST requests are counted per minute, route and status;
 // other listeners and health checks are not; a flush adds the counts to
 // the store, and counts a failed flush could not store are kept.
 func TestRecorder(t *testing.T) {
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "brazen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	r := New(db, slog.New(slog.DiscardHandler))
 	t0 := time.Date(2026, 11, 26, 12, 0, 30, 0, time.UTC)
 	r.now = func() time.Time { return t0 }
