@@ -277,6 +277,12 @@ func refsBy(ctx context.Context, q rowQuerier, column, value string) ([]brazen.P
 // userTx is the applier's transaction. Its statements are prepared once on
 // the writer connection (db.prepared) and bound to each transaction, so
 // SQLite parses each statement once per process, not once per batch.
+//
+// Its statements ignore the caller's cancellation, as Apply does: a
+// canceled context makes the driver interrupt the connection from another
+// goroutine, and an interrupt that lands late hits the next statement on
+// the applier's one connection, such as the ROLLBACK, leaving the
+// transaction open for the next Apply to trip over.
 type userTx struct {
 	db    *DB
 	tx    *sql.Tx
@@ -302,6 +308,7 @@ func (t *userTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 // QueryRowContext and QueryContext make userTx a rowQuerier whose reads use
 // prepared statements.
 func (t *userTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
 	s, err := t.stmt(ctx, query)
 	if err != nil {
 		return t.tx.QueryRowContext(ctx, query, args...) // reports err the usual way
@@ -310,6 +317,7 @@ func (t *userTx) QueryRowContext(ctx context.Context, query string, args ...any)
 }
 
 func (t *userTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = context.WithoutCancel(ctx)
 	s, err := t.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -318,6 +326,7 @@ func (t *userTx) QueryContext(ctx context.Context, query string, args ...any) (*
 }
 
 func (t *userTx) exec(ctx context.Context, query string, args ...any) error {
+	ctx = context.WithoutCancel(ctx)
 	s, err := t.stmt(ctx, query)
 	if err != nil {
 		return err
@@ -327,6 +336,7 @@ func (t *userTx) exec(ctx context.Context, query string, args ...any) error {
 }
 
 func (t *userTx) execN(ctx context.Context, query string, args ...any) (int64, error) {
+	ctx = context.WithoutCancel(ctx)
 	s, err := t.stmt(ctx, query)
 	if err != nil {
 		return 0, err
