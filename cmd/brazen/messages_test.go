@@ -307,7 +307,8 @@ func TestMessagesBroadcastAudience(t *testing.T) {
 
 // TestMessagesSendSMS: an SMS reaches a Twilio-compatible endpoint (a
 // real HTTP server standing in for the provider) personalised, from the
-// configured number; a user without a phone number is skipped.
+// configured number; a user without a phone number is skipped, and so is
+// every user not subscribed to the message's subscription group.
 func TestMessagesSendSMS(t *testing.T) {
 	var mu sync.Mutex
 	var forms []string
@@ -324,10 +325,14 @@ func TestMessagesSendSMS(t *testing.T) {
 	s := serve(t, t.TempDir(), "--sms-url", smsURL)
 	defer s.stop(t)
 	if status, _, body := post(t, s.addr, s.key, "/users/track", `{"attributes":[
-		{"external_id":"ada","first_name":"Ada","phone":"+15555550100"},{"external_id":"bob","first_name":"Bob"}]}`); status != 201 {
+		{"external_id":"ada","first_name":"Ada","phone":"+15555550100","subscription_groups":[{"subscription_group_id":"g1","subscription_state":"subscribed"}]},
+		{"external_id":"bob","first_name":"Bob","subscription_groups":[{"subscription_group_id":"g1","subscription_state":"subscribed"}]},
+		{"external_id":"cy","first_name":"Cy","phone":"+15555550101","subscription_groups":[{"subscription_group_id":"g1","subscription_state":"unsubscribed"}]},
+		{"external_id":"dee","first_name":"Dee","phone":"+15555550102","subscription_groups":[{"subscription_group_id":"g2","subscription_state":"subscribed"}]},
+		{"external_id":"eve","first_name":"Eve","phone":"+15555550103"}]}`); status != 201 {
 		t.Fatalf("track: %d %s", status, body)
 	}
-	if status, _, body := post(t, s.addr, s.key, "/messages/send", `{"external_user_ids":["ada","bob"],"messages":{"sms":{
+	if status, _, body := post(t, s.addr, s.key, "/messages/send", `{"external_user_ids":["ada","bob","cy","dee","eve"],"recipient_subscription_state":"all","messages":{"sms":{
 		"subscription_group_id":"g1","app_id":"a1","body":"Hi {{${first_name}}}, your code is 42"}}}`); status != 201 {
 		t.Fatalf("send: %d %s", status, body)
 	}

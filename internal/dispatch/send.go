@@ -229,6 +229,8 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		if smsT != nil {
 			if u.Phone == "" {
 				r.Skipped["no phone number"]++
+			} else if !inSubscriptionGroup(u, smsT.m.SubscriptionGroupID) {
+				r.Skipped["not subscribed to the SMS subscription group"]++
 			} else if m, err := smsT.render(u, bind); err != nil {
 				r.Skipped[skip(err, u, "sms")]++
 			} else {

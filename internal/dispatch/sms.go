@@ -37,3 +37,13 @@ func (t *smsTemplates) render(u *brazen.Profile, b liquid.Bindings) (sms.Message
 	body, err := t.body.Render(b)
 	return sms.Message{To: u.Phone, Body: body, Media: t.m.MediaItems}, err
 }
+
+// inSubscriptionGroup reports whether the profile's subscription_groups
+// (set through /users/track) has the user subscribed to group. As with
+// Braze, an SMS goes only to the group's subscribers: a user never
+// subscribed, or unsubscribed, is skipped, whatever the send's
+// recipient_subscription_state (which is about email and push).
+func inSubscriptionGroup(u *brazen.Profile, group string) bool {
+	groups, _ := u.Standard["subscription_groups"].(map[string]any)
+	return groups[group] == "subscribed"
+}
