@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,20 +14,14 @@ import (
 	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/sqlite"
+	"github.com/brazenhq/brazen/internal/sqlite/sqlitetest"
 )
 
 // testStore opens a migrated SQLite file with its one workspace.
 func testStore(t testing.TB) (*sqlite.DB, *brazen.Workspace) {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	ws, _, err := db.DefaultWorkspace(ctx, "W")
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/brazenhq/brazen/internal/ingest"
 	"github.com/brazenhq/brazen/internal/ratelimit"
 	"github.com/brazenhq/brazen/internal/sqlite"
+	"github.com/brazenhq/brazen/internal/sqlite/sqlitetest"
 )
 
 // clock is a settable time source for rate-limit windows.
@@ -48,15 +48,8 @@ type harnessOpts struct {
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "brazen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqlitetest.Open(t)
 	ctx := t.Context()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ws, _, err := db.DefaultWorkspace(ctx, "Test")
 	if err != nil {
 		t.Fatal(err)

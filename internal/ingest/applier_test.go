@@ -4,13 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
 	"github.com/brazenhq/brazen/internal/ingest"
-	"github.com/brazenhq/brazen/internal/sqlite"
+	"github.com/brazenhq/brazen/internal/sqlite/sqlitetest"
 )
 
 // The scenarios of the write path (tracking, ordering, identity edge cases,
@@ -20,14 +19,7 @@ import (
 // TestBacklogPushesBack: when the applier falls too far behind, appends are
 // refused with ERATELIMITED (a 429) instead of piling up.
 func TestBacklogPushesBack(t *testing.T) {
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "brazen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	svc, err := ingest.Open(t.Context(), db, slog.New(slog.NewTextHandler(io.Discard, nil)), ingest.ApplierOptions{})
 	if err != nil {
 		t.Fatal(err)
