@@ -275,7 +275,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// Every control of every page has a label a screen reader reads.
-	for _, path := range []string{"/keys", "/keys/new", "/users?by=external_id&q=ada", "/messages", "/usage", "/instance"} {
+	for _, path := range []string{"/keys", "/keys/new", "/users?by=external_id&q=ada", "/messages", "/usage", "/instance", "/account"} {
 		do(t, ctx, chromedp.Navigate(base+path))
 		unlabeled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(
 			'input:not([type=hidden]), select, textarea, button')).filter(function (el) {
@@ -287,6 +287,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		if len(unlabeled) > 0 {
 			t.Errorf("%s has controls without a label: %q", path, unlabeled)
+		}
+		// Readable contrast: every visible piece of text against what is
+		// behind it meets WCAG AA (4.5:1, or 3:1 for large text).
+		if path == "/account" {
+			screenshot(t, ctx, shots, "13-account")
+		}
+		checked, err := chromedp.Run(ctx, chromedp.Evaluate[contrastReport](contrastCheck))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if checked.Texts < 10 || len(checked.Low) > 0 {
+			t.Errorf("contrast on %s: %d texts checked, below AA: %q", path, checked.Texts, checked.Low)
 		}
 		if path == "/keys/new" {
 			n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('input:not([type=hidden]), select, textarea, button').length`))
@@ -377,3 +389,62 @@ func nodesOf(t *testing.T, ctx context.Context, sel string) []*chromedp.Node {
 	}
 	return v
 }
+
+// contrastReport is what contrastCheck finds on a page.
+type contrastReport struct {
+	Texts int      `json:"texts"`
+	Low   []string `json:"low"` // the texts below WCAG AA, with their ratio
+}
+
+// contrastCheck computes, in the page, the WCAG contrast ratio of every
+// visible element's own text (an SVG text's fill) against the background
+// it sits on: the nearest ancestors' background colours, blended where
+// they are translucent, over white.
+const contrastCheck = `(function () {
+	function rgba(s) {
+		var m = s.match(/rgba?\(([^)]+)\)/);
+		if (!m) return null;
+		var p = m[1].split(',').map(parseFloat);
+		return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+	}
+	function over(top, under) {
+		var a = top[3];
+		return [0, 1, 2].map(function (i) { return top[i] * a + under[i] * (1 - a); }).concat([1]);
+	}
+	function background(el) {
+		var layers = [];
+		for (var e = el; e && e.nodeType === 1; e = e.parentElement) {
+			var c = rgba(getComputedStyle(e).backgroundColor);
+			if (c && c[3] > 0) layers.push(c);
+			if (c && c[3] >= 1) break;
+		}
+		var bg = [255, 255, 255, 1];
+		for (var i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg);
+		return bg;
+	}
+	function lum(c) {
+		var v = [0, 1, 2].map(function (i) {
+			var x = c[i] / 255;
+			return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
+		});
+		return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+	}
+	var report = {texts: 0, low: []};
+	document.querySelectorAll('body *').forEach(function (el) {
+		var own = Array.from(el.childNodes).some(function (n) { return n.nodeType === 3 && n.textContent.trim(); });
+		if (!own || el.closest('title, script, style')) return;
+		var r = el.getBoundingClientRect(), st = getComputedStyle(el);
+		if (r.width === 0 || r.height === 0 || st.visibility === 'hidden' || parseFloat(st.opacity) === 0) return;
+		var bg = background(el);
+		var fg = rgba(el instanceof SVGElement ? st.fill : st.color);
+		if (!fg) return;
+		fg = over(fg, bg);
+		var a = lum(fg), b = lum(bg);
+		var ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+		var size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+		var need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+		report.texts++;
+		if (ratio < need) report.low.push(el.textContent.trim().slice(0, 40) + ' (' + ratio.toFixed(2) + ':1)');
+	});
+	return report;
+})()`

@@ -41,8 +41,9 @@ type ConsoleStore interface {
 	AdminByID(ctx context.Context, id string) (*Admin, error)
 	// Admins lists the accounts, oldest first.
 	Admins(ctx context.Context) ([]*Admin, error)
-	// SetAdminPassword replaces an account's password hash; ENOTFOUND if
-	// no such account.
+	// SetAdminPassword replaces an account's password hash and ends the
+	// account's sessions, in one transaction; ENOTFOUND if no such
+	// account.
 	SetAdminPassword(ctx context.Context, id, hash string) error
 	// TouchAdminLogin records a successful login.
 	TouchAdminLogin(ctx context.Context, id string, at time.Time) error

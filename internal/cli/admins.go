@@ -24,14 +24,17 @@ Subcommands:
   create   create an account: --email E --password-stdin (the password is
            read from the first line of standard input, never from a flag)
   list     list accounts
+  password set an account's password: --email E --password-stdin (for a
+           forgotten one; the account's sessions end)
   delete   delete an account by email, ending its sessions
 `
 
 func runAdmins(ctx context.Context, env *Env, args []string) error {
 	return dispatch(ctx, env, args, adminsUsage, "subcommand", map[string]runFunc{
-		"create": adminsCreate,
-		"list":   adminsList,
-		"delete": adminsDelete,
+		"create":   adminsCreate,
+		"list":     adminsList,
+		"password": adminsPassword,
+		"delete":   adminsDelete,
 	})
 }
 
@@ -47,18 +50,7 @@ func adminsCreate(ctx context.Context, env *Env, args []string) error {
 	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
 		return usageError("--email must be an email address such as you@example.com")
 	}
-	if !*fromStdin {
-		return usageError("--password-stdin is required: pass the password on standard input, e.g. from a password manager")
-	}
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return usageError("no password on standard input")
-	}
-	password := strings.TrimRight(line, "\r\n")
-	if err := console.CheckPassword(password); err != nil {
-		return usageError(err.Error())
-	}
-	hash, err := console.HashPassword(password)
+	hash, err := newPasswordHash(env, *fromStdin)
 	if err != nil {
 		return err
 	}
@@ -72,6 +64,54 @@ func adminsCreate(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "created console account %s (%s)\n", a.Email, a.ID)
+	return nil
+}
+
+// newPasswordHash reads a new password from the first line of standard
+// input, checks it and hashes it.
+func newPasswordHash(env *Env, fromStdin bool) (string, error) {
+	if !fromStdin {
+		return "", usageError("--password-stdin is required: pass the password on standard input, e.g. from a password manager")
+	}
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", usageError("no password on standard input")
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if err := console.CheckPassword(password); err != nil {
+		return "", usageError(err.Error())
+	}
+	return console.HashPassword(password)
+}
+
+func adminsPassword(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "admins password", "admins password --email EMAIL --password-stdin")
+	flags := config.Bind(fs, "data", "store")
+	email := fs.String("email", "", "the account's email (required)")
+	fromStdin := fs.Bool("password-stdin", false, "read the new password from standard input (required)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *email == "" {
+		return usageError("--email is required")
+	}
+	hash, err := newPasswordHash(env, *fromStdin)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, env, flags)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	a, err := store.AdminByEmail(ctx, *email)
+	if err != nil {
+		return err
+	}
+	if err := store.SetAdminPassword(ctx, a.ID, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "set the password of console account %s; its sessions have ended\n", a.Email)
 	return nil
 }
 

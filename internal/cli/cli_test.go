@@ -158,6 +158,8 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"tokens", "create"}, []string{"Usage: brazen tokens create", "-name", "-data", "-store"}},
 		{[]string{"tokens", "list"}, []string{"Usage: brazen tokens list", "-data", "-store"}},
 		{[]string{"tokens", "delete"}, []string{"Usage: brazen tokens delete", "-data", "-store"}},
+		{[]string{"admins"}, []string{"Usage: brazen admins SUBCOMMAND", "create", "list", "password", "delete"}},
+		{[]string{"admins", "password"}, []string{"Usage: brazen admins password", "-email", "-password-stdin", "-data", "-store"}},
 		{[]string{"migrate"}, []string{"Usage: brazen migrate", "-data", "-store", "-config"}},
 		{[]string{"routes"}, []string{"Usage: brazen routes", "-json", "-rate-limit"}},
 		{[]string{"version"}, []string{"Usage: brazen version"}},

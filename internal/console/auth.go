@@ -179,3 +179,65 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/keys", http.StatusSeeOther)
 }
+
+type accountData struct{ MinLength int }
+
+func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
+	v := view{Title: "Account", Nav: "account", Data: accountData{MinLength: MinPasswordLength}}
+	if r.URL.Query().Get("done") == "password" {
+		v.Flash = "The password is changed. Every other session of this account has ended."
+	}
+	h.render(w, r, http.StatusOK, "account", v)
+}
+
+// changePassword replaces the logged-in account's password once its
+// current one is given. The store ends every session of the account, and
+// this browser gets a new one.
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
+	a := adminFrom(r.Context())
+	current, password := r.PostFormValue("current"), r.PostFormValue("password")
+	v := view{Title: "Account", Nav: "account", Data: accountData{MinLength: MinPasswordLength}}
+	refuse := func(status int, field, msg string) {
+		v.Error, v.Field = msg, field
+		h.render(w, r, status, "account", v)
+	}
+	// Guesses at the current password count as login attempts do.
+	if !h.allow(w, r, "login/"+a.Email) {
+		refuse(http.StatusTooManyRequests, "current", "Too many attempts. Wait a few minutes and try again.")
+		return
+	}
+	if len(current) > MaxPasswordLength {
+		refuse(http.StatusUnauthorized, "current", "The current password is not right.")
+		return
+	}
+	if ok, err := VerifyPassword(a.PasswordHash, current); err != nil || !ok {
+		if err != nil {
+			h.o.Logger.Error("a console account's password hash is unreadable", "admin_id", a.ID, "err", err)
+		}
+		refuse(http.StatusUnauthorized, "current", "The current password is not right.")
+		return
+	}
+	if err := CheckPassword(password); err != nil {
+		refuse(http.StatusBadRequest, "password", "The new password is too weak: "+err.Error()+".")
+		return
+	}
+	if password != r.PostFormValue("confirm") {
+		refuse(http.StatusBadRequest, "confirm", "The two new passwords differ.")
+		return
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		h.fail(w, r, "account", v, err)
+		return
+	}
+	if err := h.o.Store.SetAdminPassword(r.Context(), a.ID, hash); err != nil {
+		h.fail(w, r, "account", v, err)
+		return
+	}
+	h.o.Logger.Info("console password changed", "admin_id", a.ID, "remote", clientAddr(r))
+	if err := h.startSession(w, r, a); err != nil {
+		h.fail(w, r, "account", v, err)
+		return
+	}
+	http.Redirect(w, r, "/account?done=password", http.StatusSeeOther)
+}

@@ -100,7 +100,7 @@ func New(o Options) (*Handler, error) {
 		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	}
-	for _, name := range []string{"login", "setup", "keys", "key_new", "key_created", "key_delete", "users", "messages", "usage", "instance", "error"} {
+	for _, name := range []string{"login", "setup", "keys", "key_new", "key_created", "key_delete", "users", "messages", "usage", "instance", "account", "error"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -124,6 +124,8 @@ func New(o Options) (*Handler, error) {
 	h.page("GET /messages", h.messagesPage)
 	h.page("GET /usage", h.usagePage)
 	h.page("GET /instance", h.instancePage)
+	h.page("GET /account", h.accountPage)
+	h.page("POST /account/password", h.changePassword)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusNotFound, "error", view{Title: "Page not found"})
 	})

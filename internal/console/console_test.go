@@ -313,3 +313,65 @@ func TestConsoleUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleChangePassword: the account page changes the password once
+// the current one is given; the account's other sessions end, this
+// browser's continues, and only the new password logs in.
+func TestConsoleChangePassword(t *testing.T) {
+	e := newConsole(t)
+	// A second browser logged in to the same account.
+	jar, _ := cookiejar.New(nil)
+	other := &consoleEnv{t: t, srv: e.srv, client: &http.Client{Jar: jar, CheckRedirect: e.client.CheckRedirect}}
+	if resp := other.login("the right password"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the other browser's login: %d", resp.StatusCode)
+	}
+	if resp := e.login("the right password"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	if resp, body := e.do("GET", "/account", nil); resp.StatusCode != 200 || !strings.Contains(body, "ops@example.com") || !strings.Contains(body, `action="/account/password"`) {
+		t.Fatalf("account page: %d\n%s", resp.StatusCode, body)
+	}
+	const newPassword = "a longer new password"
+	for _, c := range []struct {
+		name                      string
+		current, password, repeat string
+		status                    int
+		says, field               string
+	}{
+		{"wrong current", "wrong", newPassword, newPassword, http.StatusUnauthorized, "current password is not right", `id="current" name="current" type="password" autocomplete="current-password" required aria-describedby="form-error" aria-invalid="true"`},
+		{"too short", "the right password", "short", "short", http.StatusBadRequest, "too weak", `id="password"`},
+		{"repeated wrongly", "the right password", newPassword, newPassword + "!", http.StatusBadRequest, "differ", `id="confirm"`},
+	} {
+		resp, body := e.do("POST", "/account/password", url.Values{"current": {c.current}, "password": {c.password}, "confirm": {c.repeat}})
+		if resp.StatusCode != c.status || !strings.Contains(body, c.says) || !strings.Contains(body, c.field) {
+			t.Errorf("%s: %d, want %d saying %q\n%s", c.name, resp.StatusCode, c.status, c.says, body)
+		}
+	}
+	if a, _ := e.store.AdminByID(t.Context(), "a1"); a == nil {
+		t.Fatal("the account is gone")
+	} else if ok, _ := VerifyPassword(a.PasswordHash, "the right password"); !ok {
+		t.Fatal("a refused change changed the password")
+	}
+
+	resp, _ := e.do("POST", "/account/password", url.Values{"current": {"the right password"}, "password": {newPassword}, "confirm": {newPassword}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account?done=password" {
+		t.Fatalf("change: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := e.do("GET", "/account?done=password", nil); resp.StatusCode != 200 || !strings.Contains(body, "The password is changed") {
+		t.Errorf("this browser after the change: %d", resp.StatusCode)
+	}
+	if resp, _ := other.do("GET", "/keys", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the other browser's session after the change: %d, want a redirect to the login", resp.StatusCode)
+	}
+	if resp := other.login("the right password"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the old password: %d", resp.StatusCode)
+	}
+	if resp := other.login(newPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the new password: %d", resp.StatusCode)
+	}
+	// Cross-site posts are refused like every form's.
+	if resp, _ := e.do("POST", "/account/password", url.Values{"current": {newPassword}, "password": {"x"}, "confirm": {"x"}},
+		"Sec-Fetch-Site", "cross-site"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site change: %d", resp.StatusCode)
+	}
+}

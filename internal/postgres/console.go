@@ -81,16 +81,25 @@ func (db *DB) Admins(ctx context.Context) ([]*brazen.Admin, error) {
 	return admins, unavailable(err)
 }
 
-// SetAdminPassword replaces an account's password hash.
+// SetAdminPassword replaces an account's password hash and ends its
+// sessions.
 func (db *DB) SetAdminPassword(ctx context.Context, id, hash string) error {
-	tag, err := db.pool.Exec(ctx, "UPDATE admins SET password_hash = $1 WHERE id = $2", hash, id)
-	if err != nil {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE admins SET password_hash = $1 WHERE id = $2", hash, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return brazen.Errorf(brazen.ENOTFOUND, "account %q not found", id)
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM console_tokens WHERE admin_id = $1 AND kind = $2", id, brazen.TokenSession)
+		return err
+	})
+	var be *brazen.Error
+	if err != nil && !errors.As(err, &be) {
 		return unavailable(fmt.Errorf("setting a password: %w", err))
 	}
-	if tag.RowsAffected() == 0 {
-		return brazen.Errorf(brazen.ENOTFOUND, "account %q not found", id)
-	}
-	return nil
+	return err
 }
 
 // TouchAdminLogin records a successful login, never moving the last login

@@ -81,16 +81,25 @@ func (db *DB) Admins(ctx context.Context) ([]*brazen.Admin, error) {
 	return queryAll(ctx, db.read, scanAdmin, "SELECT "+adminColumns+" FROM admins ORDER BY created_at, id")
 }
 
-// SetAdminPassword replaces an account's password hash.
+// SetAdminPassword replaces an account's password hash and ends its
+// sessions.
 func (db *DB) SetAdminPassword(ctx context.Context, id, hash string) error {
-	res, err := db.write.ExecContext(ctx, "UPDATE admins SET password_hash = ? WHERE id = ?", hash, id)
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, "UPDATE admins SET password_hash = ? WHERE id = ?", hash, id)
 	if err != nil {
 		return fmt.Errorf("setting a password: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return brazen.Errorf(brazen.ENOTFOUND, "account %q not found", id)
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, "DELETE FROM console_tokens WHERE admin_id = ? AND kind = ?", id, brazen.TokenSession); err != nil {
+		return fmt.Errorf("ending an account's sessions: %w", err)
+	}
+	return tx.Commit()
 }
 
 // TouchAdminLogin records a successful login, never moving the last login

@@ -150,10 +150,25 @@ func testAdminPassword(t *testing.T, s brazen.Store) {
 	bob := newAdmin("bob@example.com", base)
 	createAdmin(t, s, ann)
 	createAdmin(t, s, bob)
+	annSessions := []brazen.ConsoleToken{
+		newConsoleToken(brazen.TokenSession, ann.ID, base, time.Hour),
+		newConsoleToken(brazen.TokenSession, ann.ID, base, 2*time.Hour),
+	}
+	bobSession := newConsoleToken(brazen.TokenSession, bob.ID, base, time.Hour)
+	setup := newConsoleToken(brazen.TokenSetup, "", base, time.Hour)
+	for _, tok := range append(annSessions, bobSession, setup) {
+		createConsoleToken(t, s, tok)
+	}
 	const newHash = "$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdG5ld3NhbHQ$bmV3aGFzaG5ld2hhc2huZXdoYXNobmV3aGFzaA"
 	if err := s.SetAdminPassword(t.Context(), ann.ID, newHash); err != nil {
 		t.Fatalf("SetAdminPassword: %v", err)
 	}
+	// A new password ends the account's sessions, and only its sessions.
+	for i, tok := range annSessions {
+		wantNoToken(t, s, fmt.Sprintf("the account's session %d after a new password", i), tok, base)
+	}
+	wantToken(t, s, "another account's session", bobSession, base)
+	wantToken(t, s, "setup token", setup, base)
 	if got := adminByID(t, s, ann.ID); got.PasswordHash != newHash {
 		t.Errorf("PasswordHash = %q, want %q", got.PasswordHash, newHash)
 	}
