@@ -34,7 +34,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, "login", v)
 		return
 	}
-	if !h.allow(w, r, "login/"+email) {
+	if ok, err := h.allow(w, r, "login/"+email); err != nil {
+		h.fail(w, r, "login", v, err)
+		return
+	} else if !ok {
 		v.Error = "Too many login attempts. Wait a few minutes and try again."
 		h.render(w, r, http.StatusTooManyRequests, "login", v)
 		return
@@ -70,16 +73,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 const maxEmail = 254
 
 // allow counts an attempt against the client's address and against key,
-// and sets Retry-After when either is spent.
-func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) bool {
+// and sets Retry-After when either is spent. An attempt the store cannot
+// count is refused: the store is down, and so is every login.
+func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) (bool, error) {
 	now := h.o.Now()
-	for _, k := range []string{"addr/" + addressKey(clientAddr(r)), key} {
-		if ok, until := h.logins.take(k, now); !ok {
-			w.Header().Set("Retry-After", strconv.FormatInt(max(int64(until.Sub(now).Seconds()), 1), 10))
-			return false
-		}
+	ok, until, err := takeAttempt(r.Context(), h.o.Store, now, "addr/"+addressKey(clientAddr(r)), key)
+	if err != nil {
+		h.o.Logger.Warn("counting a console login attempt", "err", err)
+		return false, &brazen.Error{Code: brazen.EUNAVAILABLE, Message: "counting a login attempt", Err: err}
 	}
-	return true
+	if !ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(max(int64(until.Sub(now).Seconds()), 1), 10))
+	}
+	return ok, nil
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +134,10 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	password := r.PostFormValue("password")
 	v := view{Title: "Set up the console", Data: setupData{Valid: true, Token: token, Email: email, MinLength: MinPasswordLength}}
-	if !h.allow(w, r, "setup") {
+	if ok, err := h.allow(w, r, "setup"); err != nil {
+		h.fail(w, r, "setup", v, err)
+		return
+	} else if !ok {
 		v.Error = "Too many attempts. Wait a few minutes and try again."
 		h.render(w, r, http.StatusTooManyRequests, "setup", v)
 		return
@@ -202,7 +211,10 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, "account", v)
 	}
 	// Guesses at the current password count as login attempts do.
-	if !h.allow(w, r, "login/"+a.Email) {
+	if ok, err := h.allow(w, r, "login/"+a.Email); err != nil {
+		h.fail(w, r, "account", v, err)
+		return
+	} else if !ok {
 		refuse(http.StatusTooManyRequests, "current", "Too many attempts. Wait a few minutes and try again.")
 		return
 	}

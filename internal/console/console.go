@@ -34,6 +34,7 @@ var staticFS embed.FS
 // Store is what the console reads and writes.
 type Store interface {
 	brazen.ConsoleStore
+	brazen.CounterStore
 	brazen.KeyStore
 	brazen.JobStore
 	brazen.MessageStore
@@ -79,8 +80,6 @@ type Handler struct {
 	o       Options
 	mux     *http.ServeMux
 	pages   map[string]*template.Template
-	logins  *attempts
-	forms   *sentForms
 	handler http.Handler
 }
 
@@ -95,7 +94,7 @@ func New(o Options) (*Handler, error) {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 12 * time.Hour
 	}
-	h := &Handler{o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}, logins: newAttempts(), forms: newSentForms()}
+	h := &Handler{o: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },

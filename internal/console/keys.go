@@ -134,11 +134,19 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "key_new", v, err) // the form comes back with its id: corrected, it may be sent again
 		return
 	}
-	if formID != "" && !h.forms.take(formID, h.o.Now()) {
-		// This form made a key already (a reload of the result page): the
-		// key is listed, and its secret is not shown again.
-		http.Redirect(w, r, "/keys?done=exists", http.StatusSeeOther)
-		return
+	if formID != "" {
+		first, err := firstSend(r.Context(), h.o.Store, formID, h.o.Now())
+		if err != nil {
+			h.o.Logger.Warn("recording a key form's id", "err", err)
+			h.fail(w, r, "key_new", v, &brazen.Error{Code: brazen.EUNAVAILABLE, Message: "recording the form", Err: err})
+			return
+		}
+		if !first {
+			// This form made a key already (a reload of the result page):
+			// the key is listed, and its secret is not shown again.
+			http.Redirect(w, r, "/keys?done=exists", http.StatusSeeOther)
+			return
+		}
 	}
 	if err := h.o.Store.CreateKey(r.Context(), k); err != nil {
 		h.fail(w, r, "key_new", v, err)

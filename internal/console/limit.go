@@ -1,62 +1,46 @@
 package console
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
-	"sync"
 	"time"
+
+	"github.com/brazenhq/brazen/internal/brazen"
 )
 
-// Login and setup attempts are limited per client address and per email,
-// on each node: loginAttempts in loginWindow, the window opening at the
-// first attempt.
+// Login and setup attempts (and guesses at the current password when it
+// is changed) are limited per client address and per email: loginAttempts
+// in each fixed loginWindow. They are counted in the store's shared
+// counters, the REST API's rate-limit counters, so the limit holds for the
+// whole cluster rather than per node, and the store sweeps the windows
+// that ended. A counter is named by a hash of its key: what people type
+// into the email field is not kept.
 const (
 	loginAttempts = 10
 	loginWindow   = 5 * time.Minute
-	// maxTracked bounds the memory the limiter takes: past it, expired
-	// windows are swept, and if every one is live the attempt is refused.
-	maxTracked = 100_000
 )
 
-type window struct {
-	start time.Time
-	n     int
-}
-
-// attempts counts attempts by key. Unlike the REST API's limiter, whose
-// scopes are keys an operator made, its keys are what anyone sends, so it
-// forgets windows that ended.
-type attempts struct {
-	mu sync.Mutex
-	m  map[string]window
-}
-
-func newAttempts() *attempts { return &attempts{m: map[string]window{}} }
-
-// take counts an attempt and reports whether it is allowed, and if not
-// when the key's window ends.
-func (a *attempts) take(key string, now time.Time) (bool, time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	w, ok := a.m[key]
-	if !ok && len(a.m) >= maxTracked {
-		for k, v := range a.m {
-			if now.Sub(v.start) >= loginWindow {
-				delete(a.m, k)
-			}
-		}
-		if len(a.m) >= maxTracked {
-			return false, now.Add(loginWindow)
+// takeAttempt counts an attempt under every key, and reports whether each
+// is within the limit; if one is not, also when its window ends.
+func takeAttempt(ctx context.Context, store brazen.CounterStore, now time.Time, keys ...string) (bool, time.Time, error) {
+	size := int64(loginWindow / time.Second)
+	start := now.Unix() / size * size
+	deltas := make([]brazen.CounterDelta, len(keys))
+	for i, k := range keys {
+		deltas[i] = brazen.CounterDelta{Key: "console-attempts/" + counterName(k), Window: start, Expires: start + size, N: 1}
+	}
+	totals, err := store.AddCounts(ctx, deltas)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	for _, n := range totals {
+		if n > loginAttempts {
+			return false, time.Unix(start+size, 0), nil
 		}
 	}
-	if now.Sub(w.start) >= loginWindow {
-		w = window{start: now}
-	}
-	if w.n >= loginAttempts {
-		return false, w.start.Add(loginWindow)
-	}
-	w.n++
-	a.m[key] = w
-	return true, time.Time{}
+	return true, time.Time{}, nil
 }
 
 // addressKey is a client's key for the limiter: its IPv4 address, or its
@@ -73,35 +57,24 @@ func addressKey(addr string) string {
 	return p.String()
 }
 
-// sentForms remembers, for an hour, the ids of key forms already sent, so
-// that a reload of the page a POST answered does not create a second key.
-// It is per node: a resubmission reaching another node creates one.
-type sentForms struct {
-	mu sync.Mutex
-	m  map[string]time.Time
-}
-
+// formMemory is how long the id of a key form that was sent is kept.
 const formMemory = time.Hour
 
-func newSentForms() *sentForms { return &sentForms{m: map[string]time.Time{}} }
+// firstSend reports whether the key form with this id is sent for the
+// first time in formMemory, so that a reload of the page a POST answered
+// does not create a second key. The ids are counted in the store's shared
+// counters, so a resubmission reaching another node is recognised too.
+func firstSend(ctx context.Context, store brazen.CounterStore, id string, now time.Time) (bool, error) {
+	totals, err := store.AddCounts(ctx, []brazen.CounterDelta{{Key: "console-form/" + counterName(id),
+		Expires: now.Add(formMemory).Unix(), N: 1}})
+	if err != nil {
+		return false, err
+	}
+	return totals[0] == 1, nil
+}
 
-// take reports whether id is new, and remembers it.
-func (f *sentForms) take(id string, now time.Time) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.m) >= maxTracked {
-		for k, at := range f.m {
-			if now.Sub(at) >= formMemory {
-				delete(f.m, k)
-			}
-		}
-	}
-	if at, ok := f.m[id]; ok && now.Sub(at) < formMemory {
-		return false
-	}
-	if len(f.m) >= maxTracked {
-		return true // full of live ids: better a possible duplicate than a refusal
-	}
-	f.m[id] = now
-	return true
+// counterName names a counter by a hash of what a client sent.
+func counterName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
 }

@@ -1,35 +1,56 @@
 package console
 
 import (
-	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/sqlite/sqlitetest"
 )
 
-func TestAttempts(t *testing.T) {
-	a := newAttempts()
-	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+// TestTakeAttempt: attempts are counted in the store's shared counters,
+// 10 per fixed 5-minute window and key, under a hash of the key.
+func TestTakeAttempt(t *testing.T) {
+	db := sqlitetest.Open(t)
+	ctx := t.Context()
+	t0 := time.Unix(time.Now().Unix()/300*300, 0) // a window's start
 	for i := range loginAttempts {
-		if ok, _ := a.take("k", t0.Add(time.Duration(i)*time.Second)); !ok {
-			t.Fatalf("attempt %d refused", i+1)
+		if ok, _, err := takeAttempt(ctx, db, t0.Add(time.Duration(i)*time.Second), "addr/a", "login/x"); !ok || err != nil {
+			t.Fatalf("attempt %d refused (%v)", i+1, err)
 		}
 	}
-	ok, until := a.take("k", t0.Add(time.Minute))
-	if ok || !until.Equal(t0.Add(loginWindow)) {
-		t.Errorf("attempt 11: %v until %v", ok, until)
+	ok, until, err := takeAttempt(ctx, db, t0.Add(time.Minute), "addr/b", "login/x")
+	if ok || err != nil || !until.Equal(t0.Add(loginWindow)) {
+		t.Errorf("attempt 11 with the same email from another address: %v until %v (%v), want refused until %v", ok, until, err, t0.Add(loginWindow))
 	}
-	if ok, _ := a.take("k", t0.Add(loginWindow)); !ok {
-		t.Error("a new window refused")
+	if ok, _, _ := takeAttempt(ctx, db, t0.Add(time.Minute), "addr/b", "login/y"); !ok {
+		t.Error("another email from the other address refused")
 	}
-	// Windows that ended are forgotten when the map is full.
-	for i := range maxTracked {
-		a.take(fmt.Sprint("x", i), t0)
+	if ok, _, _ := takeAttempt(ctx, db, t0.Add(loginWindow), "addr/a", "login/x"); !ok {
+		t.Error("the next window refused")
 	}
-	if ok, _ := a.take("new", t0.Add(time.Second)); ok {
-		t.Error("a full map of live windows took one more key")
+	// The counter is named by the key's hash, never by what was typed.
+	totals, err := db.AddCounts(ctx, []brazen.CounterDelta{{Key: "console-attempts/" + counterName("login/x"), Window: t0.Unix(), Expires: t0.Add(loginWindow).Unix()}})
+	if err != nil || totals[0] != 11 {
+		t.Errorf("the counter of login/x: %v %v, want 11", totals, err)
 	}
-	if ok, _ := a.take("new", t0.Add(2*loginWindow)); !ok || len(a.m) > 2 {
-		t.Errorf("after the windows ended: allowed %v, %d keys kept", ok, len(a.m))
+	if n := counterName("login/x"); len(n) != 32 || strings.Contains(n, "login") {
+		t.Errorf("counterName = %q", n)
+	}
+}
+
+// TestFirstSend: a key form's id is new once.
+func TestFirstSend(t *testing.T) {
+	db := sqlitetest.Open(t)
+	now := time.Now()
+	for i, c := range []struct {
+		id   string
+		want bool
+	}{{"form-1", true}, {"form-1", false}, {"form-2", true}, {"form-1", false}} {
+		if got, err := firstSend(t.Context(), db, c.id, now); got != c.want || err != nil {
+			t.Errorf("send %d of %s: %v (%v), want %v", i+1, c.id, got, err, c.want)
+		}
 	}
 }
 
