@@ -6,13 +6,33 @@ import (
 	"time"
 
 	"github.com/brazenhq/brazen/internal/brazen"
+	"github.com/brazenhq/brazen/internal/pgtest"
+	"github.com/brazenhq/brazen/internal/postgres"
 	"github.com/brazenhq/brazen/internal/sqlite/sqlitetest"
 )
 
+// onBothStores runs test on a SQLite store and on a PostgreSQL one (when
+// a server is configured: see internal/pgtest).
+func onBothStores(t *testing.T, test func(t *testing.T, db brazen.CounterStore)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, sqlitetest.Open(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		db, err := postgres.Open(t.Context(), pgtest.NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		test(t, db)
+	})
+}
+
 // TestTakeAttempt: attempts are counted in the store's shared counters,
 // 10 per fixed 5-minute window and key, under a hash of the key.
-func TestTakeAttempt(t *testing.T) {
-	db := sqlitetest.Open(t)
+func TestTakeAttempt(t *testing.T) { onBothStores(t, testTakeAttempt) }
+
+func testTakeAttempt(t *testing.T, db brazen.CounterStore) {
 	ctx := t.Context()
 	t0 := time.Unix(time.Now().Unix()/300*300, 0) // a window's start
 	for i := range loginAttempts {
@@ -41,8 +61,9 @@ func TestTakeAttempt(t *testing.T) {
 }
 
 // TestFirstSend: a key form's id is new once.
-func TestFirstSend(t *testing.T) {
-	db := sqlitetest.Open(t)
+func TestFirstSend(t *testing.T) { onBothStores(t, testFirstSend) }
+
+func testFirstSend(t *testing.T, db brazen.CounterStore) {
 	now := time.Now()
 	for i, c := range []struct {
 		id   string
