@@ -39,7 +39,35 @@ func runAdmins(ctx context.Context, env *Env, args []string) error {
 }
 
 func adminsCreate(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "admins create", "admins create --email EMAIL --password-stdin")
+	return withNewPassword(ctx, env, "create", args, func(store brazen.Store, email, hash string) error {
+		a := &brazen.Admin{ID: brazen.NewID(), Email: email, PasswordHash: hash, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+		if err := store.CreateAdmin(ctx, a); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "created console account %s (%s)\n", a.Email, a.ID)
+		return nil
+	})
+}
+
+func adminsPassword(ctx context.Context, env *Env, args []string) error {
+	return withNewPassword(ctx, env, "password", args, func(store brazen.Store, email, hash string) error {
+		a, err := store.AdminByEmail(ctx, email)
+		if err != nil {
+			return err
+		}
+		if err := store.SetAdminPassword(ctx, a.ID, hash); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "set the password of console account %s; its sessions have ended\n", a.Email)
+		return nil
+	})
+}
+
+// withNewPassword runs an admins subcommand that takes --email and a new
+// password on standard input (its first line, never a flag): it checks and
+// hashes the password, opens the store and calls fn.
+func withNewPassword(ctx context.Context, env *Env, sub string, args []string, fn func(store brazen.Store, email, hash string) error) error {
+	fs := newFlagSet(env, "admins "+sub, "admins "+sub+" --email EMAIL --password-stdin")
 	flags := config.Bind(fs, "data", "store")
 	email := fs.String("email", "", "the account's email (required)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (required)")
@@ -50,52 +78,18 @@ func adminsCreate(ctx context.Context, env *Env, args []string) error {
 	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
 		return usageError("--email must be an email address such as you@example.com")
 	}
-	hash, err := newPasswordHash(env, *fromStdin)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, env, flags)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	a := &brazen.Admin{ID: brazen.NewID(), Email: addr, PasswordHash: hash, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	if err := store.CreateAdmin(ctx, a); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stderr, "created console account %s (%s)\n", a.Email, a.ID)
-	return nil
-}
-
-// newPasswordHash reads a new password from the first line of standard
-// input, checks it and hashes it.
-func newPasswordHash(env *Env, fromStdin bool) (string, error) {
-	if !fromStdin {
-		return "", usageError("--password-stdin is required: pass the password on standard input, e.g. from a password manager")
+	if !*fromStdin {
+		return usageError("--password-stdin is required: pass the password on standard input, e.g. from a password manager")
 	}
 	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
 	if err != nil && line == "" {
-		return "", usageError("no password on standard input")
+		return usageError("no password on standard input")
 	}
 	password := strings.TrimRight(line, "\r\n")
 	if err := console.CheckPassword(password); err != nil {
-		return "", usageError(err.Error())
+		return usageError(err.Error())
 	}
-	return console.HashPassword(password)
-}
-
-func adminsPassword(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "admins password", "admins password --email EMAIL --password-stdin")
-	flags := config.Bind(fs, "data", "store")
-	email := fs.String("email", "", "the account's email (required)")
-	fromStdin := fs.Bool("password-stdin", false, "read the new password from standard input (required)")
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	if *email == "" {
-		return usageError("--email is required")
-	}
-	hash, err := newPasswordHash(env, *fromStdin)
+	hash, err := console.HashPassword(password)
 	if err != nil {
 		return err
 	}
@@ -104,15 +98,7 @@ func adminsPassword(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	a, err := store.AdminByEmail(ctx, *email)
-	if err != nil {
-		return err
-	}
-	if err := store.SetAdminPassword(ctx, a.ID, hash); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stderr, "set the password of console account %s; its sessions have ended\n", a.Email)
-	return nil
+	return fn(store, addr, hash)
 }
 
 func adminsList(ctx context.Context, env *Env, args []string) error {

@@ -145,20 +145,27 @@ func testAdminEmailConflict(t *testing.T, s brazen.Store) {
 	}
 }
 
+// storeTokens stores two sessions of a, one of b and a setup token.
+func storeTokens(t *testing.T, s brazen.Store, a, b *brazen.Admin) (aSessions []brazen.ConsoleToken, bSession, setup brazen.ConsoleToken) {
+	t.Helper()
+	aSessions = []brazen.ConsoleToken{
+		newConsoleToken(brazen.TokenSession, a.ID, base, time.Hour),
+		newConsoleToken(brazen.TokenSession, a.ID, base, 2*time.Hour),
+	}
+	bSession = newConsoleToken(brazen.TokenSession, b.ID, base, time.Hour)
+	setup = newConsoleToken(brazen.TokenSetup, "", base, time.Hour)
+	for _, tok := range append(aSessions, bSession, setup) {
+		createConsoleToken(t, s, tok)
+	}
+	return aSessions, bSession, setup
+}
+
 func testAdminPassword(t *testing.T, s brazen.Store) {
 	ann := newAdmin("ann@example.com", base)
 	bob := newAdmin("bob@example.com", base)
 	createAdmin(t, s, ann)
 	createAdmin(t, s, bob)
-	annSessions := []brazen.ConsoleToken{
-		newConsoleToken(brazen.TokenSession, ann.ID, base, time.Hour),
-		newConsoleToken(brazen.TokenSession, ann.ID, base, 2*time.Hour),
-	}
-	bobSession := newConsoleToken(brazen.TokenSession, bob.ID, base, time.Hour)
-	setup := newConsoleToken(brazen.TokenSetup, "", base, time.Hour)
-	for _, tok := range append(annSessions, bobSession, setup) {
-		createConsoleToken(t, s, tok)
-	}
+	annSessions, bobSession, setup := storeTokens(t, s, ann, bob)
 	const newHash = "$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdG5ld3NhbHQ$bmV3aGFzaG5ld2hhc2huZXdoYXNobmV3aGFzaA"
 	if err := s.SetAdminPassword(t.Context(), ann.ID, newHash); err != nil {
 		t.Fatalf("SetAdminPassword: %v", err)
@@ -214,15 +221,7 @@ func testDeleteAdmin(t *testing.T, s brazen.Store) {
 	kept := newAdmin("kept@example.com", base.Add(time.Second))
 	createAdmin(t, s, gone)
 	createAdmin(t, s, kept)
-	goneSessions := []brazen.ConsoleToken{
-		newConsoleToken(brazen.TokenSession, gone.ID, base, time.Hour),
-		newConsoleToken(brazen.TokenSession, gone.ID, base, 2*time.Hour),
-	}
-	keptSession := newConsoleToken(brazen.TokenSession, kept.ID, base, time.Hour)
-	setup := newConsoleToken(brazen.TokenSetup, "", base, time.Hour)
-	for _, tok := range append(goneSessions, keptSession, setup) {
-		createConsoleToken(t, s, tok)
-	}
+	goneSessions, keptSession, setup := storeTokens(t, s, gone, kept)
 
 	if err := s.DeleteAdmin(ctx, gone.ID); err != nil {
 		t.Fatalf("DeleteAdmin: %v", err)
