@@ -351,4 +351,10 @@ func TestMessagesSendSMS(t *testing.T) {
 	if len(forms) != 1 || forms[0] != want {
 		t.Errorf("the provider got %q, want [%q]", forms, want)
 	}
+	// The users left out are counted, by reason, in the server's log.
+	for _, counted := range []string{`queued=1`, `"skipped: no phone number"=1`, `"skipped: not subscribed to the SMS subscription group"=3`} {
+		if !strings.Contains(s.output(), counted) {
+			t.Errorf("the server's log does not count %s:\n%s", counted, s.output())
+		}
+	}
 }

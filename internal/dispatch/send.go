@@ -296,6 +296,7 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 		if err := p.broadcast(ctx, s, plan, takeAborted, store); err != nil {
 			return nil, err
 		}
+		p.logPlanned(r)
 		return r, nil
 	}
 	var ids []brazen.Identifier
@@ -333,7 +334,24 @@ func (p *Planner) Send(ctx context.Context, s *message.Send) (*Result, error) {
 	if err := store(jobs, takeAborted()); err != nil {
 		return nil, err
 	}
+	p.logPlanned(r)
 	return r, nil
+}
+
+// logPlanned logs what a send queued and why users were left out; a send
+// that queued nothing although it had recipients is a warning, since its
+// reasons (no address, unsubscribed, not in the SMS subscription group, …)
+// are then the only sign of it.
+func (p *Planner) logPlanned(r *Result) {
+	level := slog.LevelInfo
+	if r.Queued == 0 && len(r.Skipped) > 0 {
+		level = slog.LevelWarn
+	}
+	args := []any{"dispatch_id", r.DispatchID, "queued", r.Queued}
+	for _, reason := range slices.Sorted(maps.Keys(r.Skipped)) {
+		args = append(args, "skipped: "+reason, r.Skipped[reason])
+	}
+	p.logger.Log(context.Background(), level, "send planned", args...)
 }
 
 // broadcastPage is how many profiles a broadcast reads, renders and
