@@ -275,7 +275,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// Every control of every page has a label a screen reader reads.
-	for _, path := range []string{"/keys", "/keys/new", "/users?by=external_id&q=ada", "/messages", "/usage", "/instance", "/account"} {
+	for _, path := range []string{"/keys", "/keys/new", "/users?by=external_id&q=ada", "/messages", "/usage", "/instance", "/account", "/account?done=password"} {
 		do(t, ctx, chromedp.Navigate(base+path))
 		unlabeled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(
 			'input:not([type=hidden]), select, textarea, button')).filter(function (el) {
@@ -437,13 +437,13 @@ const contrastCheck = `(function () {
 		if (r.width === 0 || r.height === 0 || st.visibility === 'hidden' || parseFloat(st.opacity) === 0) return;
 		var bg = background(el);
 		var fg = rgba(el instanceof SVGElement ? st.fill : st.color);
-		if (!fg) return;
+		report.texts++;
+		if (!fg) { report.low.push(el.textContent.trim().slice(0, 40) + ' (unread colour ' + (el instanceof SVGElement ? st.fill : st.color) + ')'); return; }
 		fg = over(fg, bg);
 		var a = lum(fg), b = lum(bg);
 		var ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
 		var size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
 		var need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
-		report.texts++;
 		if (ratio < need) report.low.push(el.textContent.trim().slice(0, 40) + ' (' + ratio.toFixed(2) + ':1)');
 	});
 	return report;

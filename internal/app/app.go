@@ -264,7 +264,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Opti
 			return nil, &config.SettingError{Setting: "console_addr", Value: cfg.ConsoleAddr, Reason: err.Error()}
 		}
 		restURL := "http://" + a.restLn.Addr().String()
-		pages, err := console.New(console.Options{Store: a.store, Keys: a.keys, Users: a.users, Logger: logger,
+		pages, err := console.New(console.Options{Store: a.store, Keys: a.keys, Users: a.users, Logger: logger, TrustedProxies: trusted,
 			Instance: console.Instance{Name: cfg.Instance, Workspace: a.Workspace.Name, WorkspaceID: a.Workspace.ID,
 				RESTURL: restURL, DataLocation: dataLocation(cfg), StoreKind: storeKind(cfg), Version: BuildVersion()}})
 		if err != nil {

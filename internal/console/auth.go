@@ -17,7 +17,11 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, "login", view{Title: "Log in", Data: loginData{Next: r.URL.Query().Get("next")}})
+	v := view{Title: "Log in", Data: loginData{Next: r.URL.Query().Get("next")}}
+	if r.URL.Query().Get("done") == "password" {
+		v.Flash = "The password is changed. Log in with the new one."
+	}
+	h.render(w, r, http.StatusOK, "login", v)
 }
 
 // dummyHash is verified against when the email is unknown, so that a
@@ -56,7 +60,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.o.Logger.Error("a console account's password hash is unreadable", "admin_id", a.ID, "err", verr)
 	}
 	if a == nil || !ok {
-		h.o.Logger.Info("console login refused", "remote", clientAddr(r))
+		h.o.Logger.Info("console login refused", "remote", h.clientAddr(r))
 		v.Error = "The email or password is not right."
 		h.render(w, r, http.StatusUnauthorized, "login", v)
 		return
@@ -65,7 +69,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "login", v, err)
 		return
 	}
-	h.o.Logger.Info("console login", "admin_id", a.ID, "remote", clientAddr(r))
+	h.o.Logger.Info("console login", "admin_id", a.ID, "remote", h.clientAddr(r))
 	http.Redirect(w, r, localPath(next), http.StatusSeeOther)
 }
 
@@ -77,7 +81,7 @@ const maxEmail = 254
 // count is refused: the store is down, and so is every login.
 func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) (bool, error) {
 	now := h.o.Now()
-	ok, until, err := takeAttempt(r.Context(), h.o.Store, now, "addr/"+addressKey(clientAddr(r)), key)
+	ok, until, err := takeAttempt(r.Context(), h.o.Store, now, attemptKeys(h.clientAddr(r), key)...)
 	if err != nil {
 		h.o.Logger.Warn("counting a console login attempt", "err", err)
 		return false, &brazen.Error{Code: brazen.EUNAVAILABLE, Message: "counting a login attempt", Err: err}
@@ -215,7 +219,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "account", v, err)
 		return
 	} else if !ok {
-		refuse(http.StatusTooManyRequests, "current", "Too many attempts. Wait a few minutes and try again.")
+		refuse(http.StatusTooManyRequests, "", "Too many attempts. Wait a few minutes and try again.")
 		return
 	}
 	if len(current) > MaxPasswordLength {
@@ -246,9 +250,12 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "account", v, err)
 		return
 	}
-	h.o.Logger.Info("console password changed", "admin_id", a.ID, "remote", clientAddr(r))
+	h.o.Logger.Info("console password changed", "admin_id", a.ID, "remote", h.clientAddr(r))
 	if err := h.startSession(w, r, a); err != nil {
-		h.fail(w, r, "account", v, err)
+		// The password is changed and this browser's session has ended
+		// with the others: say so on the login page.
+		h.o.Logger.Warn("starting a session after a password change", "admin_id", a.ID, "err", err)
+		http.Redirect(w, r, "/login?done=password", http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/account?done=password", http.StatusSeeOther)

@@ -15,13 +15,14 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/brazenhq/brazen/internal/auth"
 	"github.com/brazenhq/brazen/internal/brazen"
 )
 
@@ -66,13 +67,16 @@ type Instance struct {
 
 // Options configure the console.
 type Options struct {
-	Store      Store
-	Keys       KeyCache
-	Users      Users
-	Instance   Instance
-	Logger     *slog.Logger
-	Now        func() time.Time // default time.Now
-	SessionTTL time.Duration    // default 12h
+	Store    Store
+	Keys     KeyCache
+	Users    Users
+	Instance Instance
+	Logger   *slog.Logger
+	Now      func() time.Time // default time.Now
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (--trusted-proxy, as for the REST API).
+	TrustedProxies []netip.Prefix
+	SessionTTL     time.Duration // default 12h
 }
 
 // Handler serves the console's pages.
@@ -321,13 +325,11 @@ func secureRequest(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// clientAddr is the TCP peer's address, for login limits.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// clientAddr is the client's address, for login limits and logs: the TCP
+// peer's, or behind a trusted proxy the address it forwarded for, as the
+// REST API reads it.
+func (h *Handler) clientAddr(r *http.Request) netip.Addr {
+	return auth.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.o.TrustedProxies)
 }
 
 // localPath keeps a ?next= redirect on this site: a path of its own, with

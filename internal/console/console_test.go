@@ -1,12 +1,16 @@
 package console
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -164,9 +168,9 @@ func TestConsoleSessions(t *testing.T) {
 	}
 }
 
-// TestConsoleLoginLimit: the 11th attempt in 5 minutes from one address
-// is refused with 429, even with the right password, whichever node of
-// the cluster (two consoles over one store here) took the others.
+// TestConsoleLoginLimit: the 11th attempt in 5 minutes for one email is
+// refused with 429, even with the right password, whichever node of the
+// cluster (two consoles over one store here) took the others.
 func TestConsoleLoginLimit(t *testing.T) {
 	e := newConsole(t)
 	h, err := New(Options{Store: e.store, Keys: e.cache, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return e.now }})
@@ -194,6 +198,41 @@ func TestConsoleLoginLimit(t *testing.T) {
 	e.now = e.now.Add(6 * time.Minute)
 	if resp := e.login("the right password"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after the window: %d", resp.StatusCode)
+	}
+}
+
+// TestConsoleLoginLimitByAddress: behind a trusted proxy, the address it
+// forwards for is limited across emails; loopback peers (no proxy named)
+// are limited by email only.
+func TestConsoleLoginLimitByAddress(t *testing.T) {
+	e := newConsole(t)
+	h, err := New(Options{Store: e.store, Keys: e.cache, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return e.now },
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxied := httptest.NewServer(h)
+	defer proxied.Close()
+	p := &consoleEnv{t: t, srv: proxied, client: e.client}
+	login := func(env *consoleEnv, email, from string) int {
+		resp, _ := env.do("POST", "/login", url.Values{"email": {email}, "password": {"wrong"}}, "X-Forwarded-For", from)
+		return resp.StatusCode
+	}
+	for i := range 10 {
+		if code := login(p, fmt.Sprintf("user%d@example.com", i), "192.0.2.7"); code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, code)
+		}
+	}
+	if code := login(p, "new@example.com", "192.0.2.7"); code != http.StatusTooManyRequests {
+		t.Errorf("the address's 11th attempt, with a new email: %d, want 429", code)
+	}
+	if code := login(p, "new@example.com", "192.0.2.8"); code != http.StatusUnauthorized {
+		t.Errorf("the same email from another address: %d, want 401", code)
+	}
+	// Without a trusted proxy, X-Forwarded-For is not believed, and the
+	// loopback peer is limited by email only.
+	if code := login(e, "other@example.com", "192.0.2.7"); code != http.StatusUnauthorized {
+		t.Errorf("a loopback peer with a forged X-Forwarded-For: %d, want 401", code)
 	}
 }
 
@@ -387,5 +426,74 @@ func TestConsoleChangePassword(t *testing.T) {
 	if resp, _ := e.do("POST", "/account/password", url.Values{"current": {newPassword}, "password": {"x"}, "confirm": {"x"}},
 		"Sec-Fetch-Site", "cross-site"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a cross-site change: %d", resp.StatusCode)
+	}
+}
+
+// failingStore is a real store whose key creation or session creation
+// can be made to fail, as a store that went away would.
+type failingStore struct {
+	*sqlite.DB
+	failKeys, failSessions bool
+}
+
+var errStoreDown = &brazen.Error{Code: brazen.EUNAVAILABLE, Message: "the store is down"}
+
+func (s *failingStore) CreateKey(ctx context.Context, k *brazen.APIKey) error {
+	if s.failKeys {
+		return errStoreDown
+	}
+	return s.DB.CreateKey(ctx, k)
+}
+
+func (s *failingStore) CreateConsoleToken(ctx context.Context, t brazen.ConsoleToken) error {
+	if s.failSessions {
+		return errStoreDown
+	}
+	return s.DB.CreateConsoleToken(ctx, t)
+}
+
+// TestConsoleStoreFailures: a key the store failed to create can be
+// created by sending the form again (its id is not taken for a reload);
+// a password changed when the new session cannot be stored sends the
+// browser to the login page, saying the password changed.
+func TestConsoleStoreFailures(t *testing.T) {
+	e := newConsole(t)
+	fs := &failingStore{DB: e.store}
+	h, err := New(Options{Store: fs, Keys: e.cache, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return e.now },
+		Instance: Instance{WorkspaceID: e.ws}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	f := &consoleEnv{t: t, srv: srv, client: e.client}
+	if resp := f.login("the right password"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+
+	fs.failKeys = true
+	form := url.Values{"form_id": {"f9"}, "name": {"etl"}, "permissions": {"users.track"}}
+	resp, body := f.do("POST", "/keys", form)
+	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(body, `value="f9"`) || !strings.Contains(body, `name="form_id"`) {
+		t.Fatalf("a key the store failed to create: %d, want 503 and the form with a new id\n%s", resp.StatusCode, body)
+	}
+	fs.failKeys = false
+	form.Set("form_id", regexp.MustCompile(`name="form_id" value="([^"]+)"`).FindStringSubmatch(body)[1])
+	if resp, _ := f.do("POST", "/keys", form); resp.StatusCode != http.StatusCreated {
+		t.Errorf("the form sent again with its new id: %d, want 201", resp.StatusCode)
+	}
+
+	fs.failSessions = true
+	const newPassword = "a longer new password"
+	resp, _ = f.do("POST", "/account/password", url.Values{"current": {"the right password"}, "password": {newPassword}, "confirm": {newPassword}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?done=password" {
+		t.Fatalf("a password change whose session could not be stored: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := f.do("GET", "/login?done=password", nil); resp.StatusCode != 200 || !strings.Contains(body, "The password is changed. Log in with the new one.") {
+		t.Errorf("the login page after it: %d", resp.StatusCode)
+	}
+	fs.failSessions = false
+	if resp := f.login(newPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the new password: %d", resp.StatusCode)
 	}
 }

@@ -149,6 +149,10 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := h.o.Store.CreateKey(r.Context(), k); err != nil {
+		// The form's id is spent; the form comes back with a new one, so
+		// that sending it again creates the key rather than being taken
+		// for a reload.
+		v.Data = newKeyForm("", name, ips, perms)
 		h.fail(w, r, "key_new", v, err)
 		return
 	}

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +49,14 @@ func testTakeAttempt(t *testing.T, db brazen.CounterStore) {
 	if ok, _, _ := takeAttempt(ctx, db, t0.Add(time.Minute), "addr/b", "login/y"); !ok {
 		t.Error("another email from the other address refused")
 	}
+	// Past its address's limit, a client's attempts count for no email.
+	if ok, _, _ := takeAttempt(ctx, db, t0.Add(time.Minute), "addr/a", "login/z"); ok {
+		t.Error("attempt 11 from one address, with a new email: allowed")
+	}
+	z, err := db.AddCounts(ctx, []brazen.CounterDelta{{Key: "console-attempts/" + counterName("login/z"), Window: t0.Unix(), Expires: t0.Add(loginWindow).Unix()}})
+	if err != nil || z[0] != 0 {
+		t.Errorf("the counter of an email tried past the address's limit: %v %v, want 0", z, err)
+	}
 	if ok, _, _ := takeAttempt(ctx, db, t0.Add(loginWindow), "addr/a", "login/x"); !ok {
 		t.Error("the next window refused")
 	}
@@ -78,10 +88,25 @@ func testFirstSend(t *testing.T, db brazen.CounterStore) {
 func TestAddressKey(t *testing.T) {
 	for in, want := range map[string]string{
 		"192.0.2.7": "192.0.2.7", "::ffff:192.0.2.7": "192.0.2.7",
-		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64", "2001:db8:1:2:ffff::1": "2001:db8:1:2::/64", "junk": "junk",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64", "2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
 	} {
-		if got := addressKey(in); got != want {
+		if got := addressKey(netip.MustParseAddr(in)); got != want {
 			t.Errorf("addressKey(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestAttemptKeys: an attempt counts under the client's address and the
+// email, except from loopback (a tunnel or a local proxy: many people),
+// where the email alone limits.
+func TestAttemptKeys(t *testing.T) {
+	for in, want := range map[string][]string{
+		"192.0.2.7": {"addr/192.0.2.7", "login/a@b.c"},
+		"127.0.0.1": {"login/a@b.c"},
+		"::1":       {"login/a@b.c"},
+	} {
+		if got := attemptKeys(netip.MustParseAddr(in), "login/a@b.c"); !slices.Equal(got, want) {
+			t.Errorf("attemptKeys(%s) = %q, want %q", in, got, want)
 		}
 	}
 }
