@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"net/mail"
 	"strconv"
@@ -65,7 +66,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, "login", v)
 		return
 	}
-	if err := h.startSession(w, r, a); err != nil {
+	if err := h.startSession(w, r, a); errors.Is(err, errPasswordChanged) {
+		v.Error = "The email or password is not right."
+		h.render(w, r, http.StatusUnauthorized, "login", v)
+		return
+	} else if err != nil {
 		h.fail(w, r, "login", v, err)
 		return
 	}
@@ -251,7 +256,9 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.o.Logger.Info("console password changed", "admin_id", a.ID, "remote", h.clientAddr(r))
-	if err := h.startSession(w, r, a); err != nil {
+	changed := *a
+	changed.PasswordHash = hash
+	if err := h.startSession(w, r, &changed); err != nil {
 		// The password is changed and this browser's session has ended
 		// with the others: say so on the login page.
 		h.o.Logger.Warn("starting a session after a password change", "admin_id", a.ID, "err", err)

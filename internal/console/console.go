@@ -292,13 +292,30 @@ func NewSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// startSession stores a session for a and sets its cookie.
+// errPasswordChanged: the account's password changed while a login
+// checked the old one.
+var errPasswordChanged = errors.New("the password changed during the login")
+
+// startSession stores a session for a and sets its cookie. a's password
+// hash is the one the caller checked: if the account's has changed since
+// (a password change that ended every session committed meanwhile), the
+// session is removed again and errPasswordChanged returned.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, a *brazen.Admin) error {
 	secret := NewSecret()
 	now := h.o.Now()
-	if err := h.o.Store.CreateConsoleToken(r.Context(), brazen.ConsoleToken{Hash: brazen.HashSecret(secret),
+	tok := brazen.HashSecret(secret)
+	if err := h.o.Store.CreateConsoleToken(r.Context(), brazen.ConsoleToken{Hash: tok,
 		Kind: brazen.TokenSession, AdminID: a.ID, CreatedAt: now, ExpiresAt: now.Add(h.o.SessionTTL)}); err != nil {
 		return err
+	}
+	if cur, err := h.o.Store.AdminByID(r.Context(), a.ID); err != nil || cur.PasswordHash != a.PasswordHash {
+		if derr := h.o.Store.DeleteConsoleToken(r.Context(), tok); derr != nil {
+			h.o.Logger.Warn("removing a session started as the password changed", "admin_id", a.ID, "err", derr)
+		}
+		if err != nil {
+			return err
+		}
+		return errPasswordChanged
 	}
 	if err := h.o.Store.TouchAdminLogin(r.Context(), a.ID, now); err != nil {
 		h.o.Logger.Warn("recording a console login", "admin_id", a.ID, "err", err)

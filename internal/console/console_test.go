@@ -434,6 +434,7 @@ func TestConsoleChangePassword(t *testing.T) {
 type failingStore struct {
 	*sqlite.DB
 	failKeys, failSessions bool
+	changeFirst            string // a password hash set just before the next session is stored
 }
 
 var errStoreDown = &brazen.Error{Code: brazen.EUNAVAILABLE, Message: "the store is down"}
@@ -448,6 +449,14 @@ func (s *failingStore) CreateKey(ctx context.Context, k *brazen.APIKey) error {
 func (s *failingStore) CreateConsoleToken(ctx context.Context, t brazen.ConsoleToken) error {
 	if s.failSessions {
 		return errStoreDown
+	}
+	if s.changeFirst != "" {
+		// A password change commits while a login is between checking
+		// the old password and storing its session.
+		if err := s.DB.SetAdminPassword(ctx, t.AdminID, s.changeFirst); err != nil {
+			return err
+		}
+		s.changeFirst = ""
 	}
 	return s.DB.CreateConsoleToken(ctx, t)
 }
@@ -495,5 +504,18 @@ func TestConsoleStoreFailures(t *testing.T) {
 	fs.failSessions = false
 	if resp := f.login(newPassword); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("the new password: %d", resp.StatusCode)
+	}
+
+	// A login that checked the password a change then replaced gets no
+	// session: the change ended every session, this one included.
+	third, _ := HashPassword("a third long password")
+	fs.changeFirst = third
+	jar, _ := cookiejar.New(nil)
+	late := &consoleEnv{t: t, srv: srv, client: &http.Client{Jar: jar, CheckRedirect: e.client.CheckRedirect}}
+	if resp := late.login(newPassword); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a login racing a password change: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := late.do("GET", "/keys", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the racing login's browser: %d, want a redirect to the login", resp.StatusCode)
 	}
 }
