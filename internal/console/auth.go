@@ -143,7 +143,9 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	password := r.PostFormValue("password")
 	v := view{Title: "Set up the console", Data: setupData{Valid: true, Token: token, Email: email, MinLength: MinPasswordLength}}
-	if ok, err := h.allow(w, r, "setup"); err != nil {
+	// Counted by link, so that nobody without the link can use up its
+	// attempts.
+	if ok, err := h.allow(w, r, "setup/"+token); err != nil {
 		h.fail(w, r, "setup", v, err)
 		return
 	} else if !ok {

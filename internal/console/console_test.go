@@ -297,6 +297,14 @@ func TestConsoleSetupLink(t *testing.T) {
 	if resp, _ := e.do("GET", "/setup?token="+secret, nil); resp.StatusCode != 200 {
 		t.Errorf("the link: %d", resp.StatusCode)
 	}
+	// Attempts are counted by link: someone without it, posting to the
+	// setup form, does not use up the link's attempts.
+	for i := range 11 {
+		resp, _ := e.do("POST", "/setup", url.Values{"token": {"guess"}, "email": {"x@example.com"}, "password": {"x"}})
+		if want := map[bool]int{true: http.StatusTooManyRequests, false: http.StatusNotFound}[i == 10]; resp.StatusCode != want {
+			t.Errorf("guess %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
 	form := url.Values{"token": {secret}, "email": {"new@example.com"}, "password": {"short"}, "confirm": {"short"}}
 	if resp, _ := e.do("POST", "/setup", form); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a weak password: %d", resp.StatusCode)
