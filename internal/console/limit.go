@@ -43,7 +43,7 @@ func takeAttempt(ctx context.Context, store brazen.CounterStore, now time.Time, 
 }
 
 // attemptKeys are the keys an attempt is counted under: the client's
-// address, then key (the email, or "setup"). A client on the loopback
+// address, then key (the email, or the setup link). A client on the loopback
 // address (an SSH tunnel, a proxy on the same host that is not a trusted
 // proxy) is many people at once, so it is limited by key alone.
 func attemptKeys(client netip.Addr, key string) []string {
