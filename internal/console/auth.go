@@ -39,12 +39,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, "login", v)
 		return
 	}
-	if ok, err := h.allow(w, r, "login/"+email); err != nil {
-		h.fail(w, r, "login", v, err)
-		return
-	} else if !ok {
-		v.Error = "Too many login attempts. Wait a few minutes and try again."
-		h.render(w, r, http.StatusTooManyRequests, "login", v)
+	if !h.allow(w, r, "login/"+email, "login", v) {
 		return
 	}
 	a, err := h.o.Store.AdminByEmail(r.Context(), email)
@@ -81,20 +76,24 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // maxEmail is the longest email address (RFC 5321's path limit).
 const maxEmail = 254
 
-// allow counts an attempt against the client's address and against key,
-// and sets Retry-After when either is spent. An attempt the store cannot
-// count is refused: the store is down, and so is every login.
-func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) (bool, error) {
+// allow counts an attempt against the client's address and against key.
+// When either is spent it answers 429 with Retry-After on the form's page
+// (v); when the store cannot count the attempt it answers 503, as every
+// login would fail then anyway. It reports whether the attempt may go on.
+func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key, page string, v view) bool {
 	now := h.o.Now()
 	ok, until, err := takeAttempt(r.Context(), h.o.Store, now, attemptKeys(h.clientAddr(r), key)...)
 	if err != nil {
 		h.o.Logger.Warn("counting a console login attempt", "err", err)
-		return false, &brazen.Error{Code: brazen.EUNAVAILABLE, Message: "counting a login attempt", Err: err}
+		h.fail(w, r, page, v, &brazen.Error{Code: brazen.EUNAVAILABLE, Message: "counting a login attempt", Err: err})
+		return false
 	}
 	if !ok {
 		w.Header().Set("Retry-After", strconv.FormatInt(max(int64(until.Sub(now).Seconds()), 1), 10))
+		v.Error = "Too many attempts. Wait a few minutes and try again."
+		h.render(w, r, http.StatusTooManyRequests, page, v)
 	}
-	return ok, nil
+	return ok
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
@@ -145,12 +144,7 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	v := view{Title: "Set up the console", Data: setupData{Valid: true, Token: token, Email: email, MinLength: MinPasswordLength}}
 	// Counted by link, so that nobody without the link can use up its
 	// attempts.
-	if ok, err := h.allow(w, r, "setup/"+token); err != nil {
-		h.fail(w, r, "setup", v, err)
-		return
-	} else if !ok {
-		v.Error = "Too many attempts. Wait a few minutes and try again."
-		h.render(w, r, http.StatusTooManyRequests, "setup", v)
+	if !h.allow(w, r, "setup/"+token, "setup", v) {
 		return
 	}
 	// The link first: hashing a password costs 19 MiB and tens of
@@ -222,11 +216,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, "account", v)
 	}
 	// Guesses at the current password count as login attempts do.
-	if ok, err := h.allow(w, r, "login/"+a.Email); err != nil {
-		h.fail(w, r, "account", v, err)
-		return
-	} else if !ok {
-		refuse(http.StatusTooManyRequests, "", "Too many attempts. Wait a few minutes and try again.")
+	if !h.allow(w, r, "login/"+a.Email, "account", v) {
 		return
 	}
 	if len(current) > MaxPasswordLength {
