@@ -13,8 +13,12 @@ import (
 // writes go through the applier's connection (see DB.applyMu): a commit by
 // any other connection would invalidate its page cache, once a second.
 
-// leaseTx runs fn in a write transaction on the applier's connection.
+// leaseTx runs fn in a write transaction on the applier's connection. Like
+// Apply's, it ignores the caller's cancellation: a canceled statement's
+// interrupt, or database/sql rolling back a canceled transaction, can land
+// on the next user of that one connection (see userTx).
 func (db *DB) leaseTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	ctx = context.WithoutCancel(ctx)
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	conn, err := db.applyConn(ctx)
